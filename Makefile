@@ -1,0 +1,32 @@
+# Thin wrapper for the README's two commands. The build itself is meson's (meson.build).
+BUILD ?= build
+FIXTURE := tests/fixtures/app
+PORT ?= 3000
+
+.PHONY: all deps fixture build demo test bench clean
+
+all: build
+
+deps:
+	@sh container/image/host-deps.sh
+
+fixture: deps
+	@sh tests/fixtures/build.sh $(FIXTURE)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	@meson compile -C $(BUILD)
+
+demo: build fixture
+	@sh supervisor/demo.sh $(BUILD) $(FIXTURE)/.next/standalone $(PORT)
+
+test: build fixture
+	@sh tests/run.sh $(BUILD)
+
+bench: build fixture
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

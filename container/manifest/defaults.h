@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one table of defaults shared by knext-init's own configuration and the manifests rendered for
+ * the cluster, so that the pod spec and the binary cannot disagree.
+ */
+#ifndef KNEXT_DEFAULTS_H
+#define KNEXT_DEFAULTS_H
+
+#define KNEXT_DEFAULT_APP_DIR "/app"
+#define KNEXT_DEFAULT_ENTRY "server.js"
+#define KNEXT_DEFAULT_HOSTNAME "0.0.0.0"
+#define KNEXT_DEFAULT_PORT 8080
+/* Neither the app port nor one of Knative's reserved 8012 8013 8022 9090 9091 8008. */
+#define KNEXT_DEFAULT_PROBE_PORT 8090
+#define KNEXT_DEFAULT_GRACE_MS 5000
+#define KNEXT_DEFAULT_HEARTBEAT_MS 1000
+#define KNEXT_DEFAULT_LIVENESS_TIMEOUT_MS 10000
+/* Where a PVC holding the compile-cache pack is mounted, and the pack baked into the image. */
+#define KNEXT_DEFAULT_CACHE_DIR "/var/cache/knext"
+#define KNEXT_DEFAULT_BAKED_PACK ".knext/cache.pack" /* relative to the app dir */
+#define KNEXT_DEFAULT_CACHE_MAX_BYTES (256u << 20)
+#define KNEXT_DEFAULT_SCRATCH_DIR "/tmp"
+
+/**
+ * struct knext_default - one documented default, for `knext-init --help` and the manifests.
+ * @env:   the environment variable that overrides it
+ * @value: the default, as text
+ * @what:  one line of what it controls
+ */
+struct knext_default {
+	const char *env;
+	const char *value;
+	const char *what;
+};
+
+/**
+ * knext_defaults - the table, terminated by an entry whose @env is NULL.
+ */
+extern const struct knext_default knext_defaults[];
+
+#endif

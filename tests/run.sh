@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs every test meson knows, then the unit suites again under ASan+UBSan, and closes with one
+# plain line "N passed, N failed, N skipped" counted over individual test cases (TAP subtests).
+set -u
+build=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+status=0
+meson test -C "$build" --print-errorlogs --num-processes 2 || status=1
+junits="$build/meson-logs/testlog.junit.xml"
+
+# Sanitizers: the pure-C suites only; libnode itself is not built with them.
+if [ "${KNEXT_SKIP_ASAN:-0}" != 1 ]; then
+	if [ ! -e build-asan/build.ninja ]; then
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dbuildtype=debug >/dev/null || status=1
+	fi
+	if meson compile -C build-asan >/dev/null; then
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
+		junits="$junits build-asan/meson-logs/testlog.junit.xml"
+	else
+		echo "asan build failed"
+		status=1
+	fi
+fi
+
+# shellcheck disable=SC2086
+python3 "$top/tests/summary.py" $junits || status=1
+exit $status

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Counts test cases in meson's JUnit logs and prints 'N passed, N failed, N skipped'.
+
+meson writes one <testcase> per TAP subtest (Criterion and our shell suites speak TAP), and one per
+plain test executable, so the figure counts real cases, not binaries.
+"""
+import sys
+import xml.etree.ElementTree as ET
+
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as e:
+        print(f"summary: cannot read {path}: {e}", file=sys.stderr)
+        failed += 1
+        continue
+    for suite in root.iter("testsuite"):
+        cases = list(suite.iter("testcase"))
+        for case in cases:
+            if case.find("skipped") is not None:
+                skipped += 1
+            elif case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+            else:
+                passed += 1
+
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or passed == 0 else 0)
