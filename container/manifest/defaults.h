@@ -20,6 +20,14 @@
 #define KNEXT_DEFAULT_BAKED_PACK ".knext/cache.pack" /* relative to the app dir */
 #define KNEXT_DEFAULT_CACHE_MAX_BYTES (256u << 20)
 #define KNEXT_DEFAULT_SCRATCH_DIR "/tmp"
+/* knext-init inside the base image (its ENTRYPOINT, and the exec probes' command). */
+#define KNEXT_DEFAULT_BIN "/usr/local/bin/knext-init"
+/* Paths the probe server answers on KNEXT_DEFAULT_PROBE_PORT. */
+#define KNEXT_DEFAULT_READY_PATH "/readyz"
+#define KNEXT_DEFAULT_LIVE_PATH "/livez"
+#define KNEXT_DEFAULT_STARTUP_PATH "/startupz"
+/* The non-root user the base image runs as. */
+#define KNEXT_DEFAULT_UID 10001
 
 /**
  * struct knext_default - one documented default, for `knext-init --help` and the manifests.
