@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stddef.h>
+
 #include "defaults.h"
 
 #define STR_(x) #x

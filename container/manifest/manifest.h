@@ -68,8 +68,8 @@ enum manifest_format {
 /** enum nextapp_cache_mode - where the compile-cache pack comes from. */
 enum nextapp_cache_mode {
 	NEXTAPP_CACHE_BAKED = 0, /* the pack baked into the image (default) */
-	NEXTAPP_CACHE_PVC = 1,   /* a PVC mounted at KNEXT_DEFAULT_CACHE_DIR */
-	NEXTAPP_CACHE_NONE = 2,  /* no pack: plain cold start */
+	NEXTAPP_CACHE_PVC = 1, /* a PVC mounted at KNEXT_DEFAULT_CACHE_DIR */
+	NEXTAPP_CACHE_NONE = 2, /* reserved; the parser and nextapp_validate() reject it */
 };
 
 /**
@@ -132,7 +132,7 @@ struct nextapp_resources {
 
 /**
  * struct nextapp_cache - spec.cache.
- * @mode:       baked (default), pvc or none
+ * @mode:       baked (default) or pvc
  * @claim_name: PVC claim name; required when @mode is pvc
  * @write_back: the pod may write a fresh pack back to the PVC (default false: mounted read-only)
  */
@@ -143,9 +143,13 @@ struct nextapp_cache {
 };
 
 /**
- * struct nextapp_probe - one probe's timing; every field NEXTAPP_UNSET means the default.
+ * struct nextapp_probe - one probe's timing; every int field NEXTAPP_UNSET means the default.
+ * @enabled: the probe is rendered; readiness and liveness always are, the startup probe only when
+ *           spec.probes.startup is given (it holds the pod not-Ready until it passes, which costs
+ *           up to one period of cold start)
  */
 struct nextapp_probe {
+	bool enabled;
 	int initial_delay_seconds;
 	int period_seconds;
 	int timeout_seconds;
@@ -389,7 +393,7 @@ int manifest_check_service(const char *text, size_t len, const struct render_opt
  * @argc: argument count
  * @argv: argv[0] is "manifest"; -f FILE (or -), -o yaml|json, --image, --name, --namespace,
  *        --min-scale, --max-scale, --initial-scale, --target, --concurrency, --timeout,
- *        --env NAME=VALUE, --build-id, --cache baked|pvc|none, --claim NAME, --write-back,
+ *        --env NAME=VALUE, --build-id, --cache baked|pvc, --claim NAME, --write-back,
  *        --pvc-enabled, --pvc-write-enabled, --owner-uid UID, --check FILE, -h
  *
  * Return: exit code: 0 printed, 1 invalid NextApp (unpinned image included), 2 usage error.

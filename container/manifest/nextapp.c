@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The NextApp model: defaults, ownership, and the value checks shared by the parser and the CLI.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "internal.h"
+
+static const long reserved_ports[] = { 8012, 8013, 8022, 9090, 9091, 8008 };
+static const char *const reserved_env[] = { "PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION" };
+/* Env knext-init reads whose values the rendered Service sets from the NextApp's own fields. */
+static const struct {
+	const char *name;
+	const char *field;
+} owned_env[] = {
+	{ "KNEXT_PROBE_PORT", "spec.probes.port" },
+	{ "KNEXT_CACHE_DIR", "spec.cache" },
+};
+
+bool mf_port_reserved(long port)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reserved_ports) / sizeof(reserved_ports[0]); i++)
+		if (reserved_ports[i] == port)
+			return true;
+	return false;
+}
+
+bool mf_env_reserved(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reserved_env) / sizeof(reserved_env[0]); i++)
+		if (!strcmp(reserved_env[i], name))
+			return true;
+	return false;
+}
+
+bool mf_dns_label(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]))
+			continue;
+		if (s[i] == '-' && i != 0 && i != n - 1)
+			continue;
+		return false;
+	}
+	return true;
+}
+
+bool mf_quantity(const char *s)
+{
+	static const char *const suffixes[] = { "",  "m",  "k",	 "M",  "G",  "T",  "P",
+						"E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+	const char *p = s;
+	size_t i;
+
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (!strcmp(p, suffixes[i]))
+			return true;
+	return false;
+}
+
+bool mf_duration(const char *s, long long *seconds)
+{
+	long long total = 0, v;
+	const char *p = s;
+	int last = 4; /* units must come in order h, m, s */
+
+	if (!*p)
+		return false;
+	while (*p) {
+		int unit;
+
+		if (!isdigit((unsigned char)*p))
+			return false;
+		v = 0;
+		while (isdigit((unsigned char)*p)) {
+			v = v * 10 + (*p++ - '0');
+			if (v > 1000000000LL)
+				return false;
+		}
+		if (*p == 'h')
+			unit = 3;
+		else if (*p == 'm' && p[1] != 's')
+			unit = 2;
+		else if (*p == 's')
+			unit = 1;
+		else
+			return false;
+		if (unit >= last)
+			return false;
+		last = unit;
+		p++;
+		total += v * (unit == 3 ? 3600 : unit == 2 ? 60 : 1);
+	}
+	*seconds = total;
+	return true;
+}
+
+static void probe_init(struct nextapp_probe *p, bool enabled)
+{
+	p->enabled = enabled;
+	p->initial_delay_seconds = NEXTAPP_UNSET;
+	p->period_seconds = NEXTAPP_UNSET;
+	p->timeout_seconds = NEXTAPP_UNSET;
+	p->failure_threshold = NEXTAPP_UNSET;
+}
+
+void nextapp_init(struct nextapp *app)
+{
+	memset(app, 0, sizeof(*app));
+	app->meta.generation = NEXTAPP_UNSET;
+	app->port = KNEXT_DEFAULT_PORT;
+	app->timeout_seconds = NEXTAPP_UNSET;
+	app->scaling.min_scale = 0;
+	app->scaling.max_scale = NEXTAPP_UNSET;
+	app->scaling.initial_scale = NEXTAPP_UNSET;
+	app->scaling.target = NEXTAPP_UNSET;
+	app->scaling.container_concurrency = NEXTAPP_UNSET;
+	app->cache.mode = NEXTAPP_CACHE_BAKED;
+	app->probes.port = KNEXT_DEFAULT_PROBE_PORT;
+	probe_init(&app->probes.readiness, true);
+	probe_init(&app->probes.liveness, true);
+	probe_init(&app->probes.startup, false);
+}
+
+void nextapp_close(struct nextapp *app)
+{
+	size_t i;
+
+	free(app->meta.name);
+	free(app->meta.ns);
+	free(app->meta.uid);
+	free(app->meta.resource_version);
+	free(app->image);
+	free(app->build_id);
+	free(app->scaling.window);
+	free(app->scaling.scale_to_zero_retention);
+	for (i = 0; i < app->n_env; i++) {
+		free(app->env[i].name);
+		free(app->env[i].value);
+	}
+	free(app->env);
+	free(app->resources.requests_cpu);
+	free(app->resources.requests_memory);
+	free(app->resources.limits_cpu);
+	free(app->resources.limits_memory);
+	free(app->cache.claim_name);
+	nextapp_init(app);
+}
+
+int nextapp_set_string(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value) {
+		copy = strdup(value);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+int nextapp_set_env(struct nextapp *app, const char *name, const char *value)
+{
+	struct nextapp_env *grown;
+	size_t i;
+
+	for (i = 0; i < app->n_env; i++)
+		if (!strcmp(app->env[i].name, name))
+			return nextapp_set_string(&app->env[i].value, value ? value : "");
+	grown = realloc(app->env, (app->n_env + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	app->env = grown;
+	grown[app->n_env].name = strdup(name);
+	grown[app->n_env].value = strdup(value ? value : "");
+	if (!grown[app->n_env].name || !grown[app->n_env].value) {
+		free(grown[app->n_env].name);
+		free(grown[app->n_env].value);
+		return -ENOMEM;
+	}
+	app->n_env++;
+	return 0;
+}
+
+int nextapp_image_check(const char *image, char *reason, size_t size)
+{
+	const char *at, *slash, *colon, *p;
+	size_t i;
+
+	if (!image || !*image) {
+		if (size)
+			snprintf(reason, size,
+				 "image is required: give a digest-pinned reference "
+				 "such as repo/app@sha256:<64 hex digits>");
+		return -EINVAL;
+	}
+	for (p = image; *p; p++) {
+		if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
+			if (size)
+				snprintf(reason, size,
+					 "image reference contains whitespace or "
+					 "control characters");
+			return -EINVAL;
+		}
+	}
+	at = strchr(image, '@');
+	if (!at) {
+		slash = strrchr(image, '/');
+		colon = strrchr(slash ? slash : image, ':');
+		if (size)
+			snprintf(reason, size,
+				 "image \"%.64s\" is %s, not pinned by digest: resolve it to its "
+				 "digest and write %.*s@sha256:<64 hex digits>",
+				 image,
+				 colon && !strcmp(colon, ":latest") ? "the mutable tag :latest" :
+				 colon				    ? "pinned only by a tag" :
+					 "not pinned (no tag, no digest)",
+				 (int)(colon ? (size_t)(colon - image) : strlen(image)), image);
+		return -EINVAL;
+	}
+	if (at == image || strncmp(at + 1, "sha256:", 7)) {
+		if (size)
+			snprintf(reason, size,
+				 "image digest must be \"@sha256:<64 hex digits>\" "
+				 "after a repository name");
+		return -EINVAL;
+	}
+	p = at + 8;
+	for (i = 0; p[i]; i++)
+		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
+			break;
+	if (i != 64 || p[i]) {
+		if (size)
+			snprintf(reason, size,
+				 "image digest must be sha256: followed by exactly 64 "
+				 "lowercase hex digits");
+		return -EINVAL;
+	}
+	for (p = image; p < at; p++) {
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+		      strchr("._-/:", *p))) {
+			if (size)
+				snprintf(reason, size, "image repository contains '%c'", *p);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void check_probe(const struct nextapp_probe *p, const char *path, bool readiness,
+			struct manifest_errors *errs)
+{
+	char f[MANIFEST_PATH_MAX];
+
+	if (p->initial_delay_seconds != NEXTAPP_UNSET && p->initial_delay_seconds < 0) {
+		mf_pathf(f, sizeof(f), "%s.initialDelaySeconds", path);
+		manifest_errors_add(errs, f, "must be >= 0");
+	}
+	if (p->period_seconds != NEXTAPP_UNSET && p->period_seconds < (readiness ? 0 : 1)) {
+		mf_pathf(f, sizeof(f), "%s.periodSeconds", path);
+		manifest_errors_add(errs, f, "must be >= %d", readiness ? 0 : 1);
+	}
+	if (readiness && p->period_seconds <= 0) {
+		/* Knative's aggressive probing: the webhook rejects these two with it. */
+		if (p->timeout_seconds != NEXTAPP_UNSET) {
+			mf_pathf(f, sizeof(f), "%s.timeoutSeconds", path);
+			manifest_errors_add(errs, f, "is disallowed when periodSeconds is 0");
+		}
+		if (p->failure_threshold != NEXTAPP_UNSET) {
+			mf_pathf(f, sizeof(f), "%s.failureThreshold", path);
+			manifest_errors_add(errs, f, "is disallowed when periodSeconds is 0");
+		}
+		return;
+	}
+	if (p->timeout_seconds != NEXTAPP_UNSET && p->timeout_seconds < 1) {
+		mf_pathf(f, sizeof(f), "%s.timeoutSeconds", path);
+		manifest_errors_add(errs, f, "must be >= 1");
+	}
+	if (p->failure_threshold != NEXTAPP_UNSET && p->failure_threshold < 1) {
+		mf_pathf(f, sizeof(f), "%s.failureThreshold", path);
+		manifest_errors_add(errs, f, "must be >= 1");
+	}
+}
+
+static void check_scaling(const struct nextapp_scaling *s, struct manifest_errors *errs)
+{
+	long long secs;
+
+	if (s->min_scale < 0)
+		manifest_errors_add(errs, "spec.scaling.minScale", "must be >= 0");
+	if (s->max_scale != NEXTAPP_UNSET && s->max_scale < 0)
+		manifest_errors_add(errs, "spec.scaling.maxScale", "must be >= 0 (0 = unlimited)");
+	if (s->max_scale > 0 && s->min_scale > s->max_scale)
+		manifest_errors_add(errs, "spec.scaling.minScale", "must not exceed maxScale (%d)",
+				    s->max_scale);
+	if (s->initial_scale != NEXTAPP_UNSET && s->initial_scale < 1)
+		manifest_errors_add(
+			errs, "spec.scaling.initialScale",
+			"must be >= 1 (0 needs the cluster's allow-zero-initial-scale)");
+	if (s->max_scale > 0 && s->initial_scale > s->max_scale)
+		manifest_errors_add(errs, "spec.scaling.initialScale",
+				    "must not exceed maxScale (%d)", s->max_scale);
+	if (s->target != NEXTAPP_UNSET && s->target < 1)
+		manifest_errors_add(errs, "spec.scaling.target", "must be >= 1");
+	if (s->container_concurrency != NEXTAPP_UNSET &&
+	    (s->container_concurrency < 0 || s->container_concurrency > MF_MAX_CONCURRENCY))
+		manifest_errors_add(errs, "spec.scaling.containerConcurrency",
+				    "must be between 0 (unlimited) and %d", MF_MAX_CONCURRENCY);
+	if (s->container_concurrency > 0 && s->target > s->container_concurrency)
+		manifest_errors_add(errs, "spec.scaling.target",
+				    "must not exceed containerConcurrency (%d)",
+				    s->container_concurrency);
+	if (s->window) {
+		if (!mf_duration(s->window, &secs))
+			manifest_errors_add(errs, "spec.scaling.window",
+					    "must be a duration such as \"60s\" or \"1m30s\"");
+		else if (secs < 6 || secs > 3600)
+			manifest_errors_add(errs, "spec.scaling.window",
+					    "must be between 6s and 1h");
+	}
+	if (s->scale_to_zero_retention && !mf_duration(s->scale_to_zero_retention, &secs))
+		manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
+				    "must be a duration such as \"0s\" or \"10m\"");
+}
+
+static void check_env(const struct nextapp *app, struct manifest_errors *errs)
+{
+	char f[MANIFEST_PATH_MAX];
+	size_t i, j;
+
+	for (i = 0; i < app->n_env; i++) {
+		const char *n = app->env[i].name;
+
+		mf_pathf(f, sizeof(f), "spec.env[%zu].name", i);
+		if (!n || !*n) {
+			manifest_errors_add(errs, f, "is required");
+			continue;
+		}
+		if (mf_env_reserved(n)) {
+			manifest_errors_add(errs, f, "\"%s\" is a reserved environment variable",
+					    n);
+			continue;
+		}
+		if (strchr(n, '=')) {
+			manifest_errors_add(errs, f, "must not contain '='");
+			continue;
+		}
+		for (j = 0; j < sizeof(owned_env) / sizeof(owned_env[0]); j++)
+			if (!strcmp(owned_env[j].name, n))
+				manifest_errors_add(errs, f,
+						    "\"%s\" is set from %s; set that instead", n,
+						    owned_env[j].field);
+		for (j = 0; j < i; j++)
+			if (app->env[j].name && !strcmp(app->env[j].name, n))
+				manifest_errors_add(errs, f, "duplicates spec.env[%zu]", j);
+	}
+}
+
+static void check_quantity(const char *q, const char *path, struct manifest_errors *errs)
+{
+	if (q && !mf_quantity(q))
+		manifest_errors_add(errs, path, "\"%s\" is not a quantity such as 500m, 1 or 256Mi",
+				    q);
+}
+
+int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
+{
+	struct manifest_errors local;
+	char why[MANIFEST_REASON_MAX];
+
+	if (!errs) {
+		manifest_errors_reset(&local);
+		errs = &local;
+	}
+	unsigned int before = errs->count + errs->dropped;
+
+	if (!app->meta.name || !*app->meta.name)
+		manifest_errors_add(errs, "metadata.name", "is required");
+	else if (!mf_dns_label(app->meta.name, 63))
+		manifest_errors_add(
+			errs, "metadata.name",
+			"must be a DNS label: lowercase letters, digits and '-', at most 63");
+	if (app->meta.ns && !mf_dns_label(app->meta.ns, 63))
+		manifest_errors_add(errs, "metadata.namespace", "must be a DNS label");
+	if (nextapp_image_check(app->image, why, sizeof(why)))
+		manifest_errors_add(errs, "spec.image", "%s", why);
+	if (app->build_id &&
+	    (!*app->build_id || strlen(app->build_id) > 63 ||
+	     !isalnum((unsigned char)app->build_id[0]) ||
+	     !isalnum((unsigned char)app->build_id[strlen(app->build_id) - 1]) ||
+	     strspn(app->build_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789-_.") != strlen(app->build_id)))
+		manifest_errors_add(
+			errs, "spec.buildId",
+			"must be a label value: up to 63 letters, digits, '-', '_' or '.', "
+			"starting and ending with a letter or digit");
+	if (app->port < 1 || app->port > 65535)
+		manifest_errors_add(errs, "spec.port", "must be between 1 and 65535");
+	else if (mf_port_reserved(app->port))
+		manifest_errors_add(errs, "spec.port", "%d is a port reserved by Knative",
+				    app->port);
+	if (app->timeout_seconds != NEXTAPP_UNSET &&
+	    (app->timeout_seconds < 1 || app->timeout_seconds > MF_MAX_TIMEOUT_SECONDS))
+		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 1 and %d",
+				    MF_MAX_TIMEOUT_SECONDS);
+	check_scaling(&app->scaling, errs);
+	check_env(app, errs);
+	check_quantity(app->resources.requests_cpu, "spec.resources.requests.cpu", errs);
+	check_quantity(app->resources.requests_memory, "spec.resources.requests.memory", errs);
+	check_quantity(app->resources.limits_cpu, "spec.resources.limits.cpu", errs);
+	check_quantity(app->resources.limits_memory, "spec.resources.limits.memory", errs);
+	if (app->cache.mode == NEXTAPP_CACHE_PVC) {
+		if (!app->cache.claim_name)
+			manifest_errors_add(errs, "spec.cache.claimName",
+					    "is required when mode is pvc");
+		else if (!mf_dns_label(app->cache.claim_name, 253))
+			manifest_errors_add(errs, "spec.cache.claimName", "must be a DNS name");
+	} else if (app->cache.mode != NEXTAPP_CACHE_BAKED) {
+		manifest_errors_add(errs, "spec.cache.mode", "must be baked or pvc");
+	} else {
+		if (app->cache.claim_name)
+			manifest_errors_add(errs, "spec.cache.claimName",
+					    "is only valid with mode pvc");
+		if (app->cache.write_back)
+			manifest_errors_add(errs, "spec.cache.writeBack",
+					    "is only valid with mode pvc");
+	}
+	if (app->probes.port < 1 || app->probes.port > 65535)
+		manifest_errors_add(errs, "spec.probes.port", "must be between 1 and 65535");
+	else if (mf_port_reserved(app->probes.port))
+		manifest_errors_add(errs, "spec.probes.port", "%d is a port reserved by Knative",
+				    app->probes.port);
+	else if (app->probes.port == app->port)
+		manifest_errors_add(errs, "spec.probes.port", "must differ from spec.port (%d)",
+				    app->port);
+	check_probe(&app->probes.readiness, "spec.probes.readiness", true, errs);
+	check_probe(&app->probes.liveness, "spec.probes.liveness", false, errs);
+	check_probe(&app->probes.startup, "spec.probes.startup", false, errs);
+	if (app->cluster.pvc_write && !app->cluster.pvc)
+		manifest_errors_add(errs, "spec.clusterFeatures.persistentVolumeWrite",
+				    "needs persistentVolumeClaim enabled too");
+
+	return errs->count + errs->dropped > before ? -EINVAL : 0;
+}
