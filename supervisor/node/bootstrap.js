@@ -25,7 +25,7 @@ net.Server.prototype.listen = function knextListen(...args) {
 			if (announced || (port && p !== port))
 				return;
 			announced = true;
-			knext.notify(`READY=1\nX_KNEXT_PHASE=listening\nX_KNEXT_PORT=${p}`);
+			knext.notify(`READY=1\nX_KNEXT_PHASE=server_listening\nSTATUS=listening on port ${p}`);
 		});
 	}
 	return listen.apply(this, args);

@@ -35,8 +35,6 @@ static int run_environment(node::MultiIsolatePlatform *platform,
 		v8::Context::Scope context_scope(setup->context());
 
 		node::AddLinkedBinding(env, ea->binding_name, ea->binding_init);
-		if (ea->on_environment)
-			ea->on_environment();
 
 		// An exception in the bootstrap has already been reported by Node's own handler, which
 		// also set the exit code; the empty result only tells us not to spin the loop.

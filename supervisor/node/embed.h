@@ -16,7 +16,6 @@
  *                   (builtins only) and `process` in scope
  * @binding_name:    name under which @binding_init is reachable as process._linkedBinding(name)
  * @binding_init:    N-API module register function of that binding
- * @on_environment:  called once the environment exists, before the bootstrap runs (may be NULL)
  */
 struct embed_args {
 	int argc;
@@ -24,7 +23,6 @@ struct embed_args {
 	const char *bootstrap;
 	const char *binding_name;
 	napi_addon_register_func binding_init;
-	void (*on_environment)(void);
 };
 
 #ifdef __cplusplus

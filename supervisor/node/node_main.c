@@ -31,13 +31,6 @@ static int notify_fd_from_env(void)
 	return (int)fd;
 }
 
-static void environment_ready(void)
-{
-	static const char msg[] = "X_KNEXT_PHASE=node_environment";
-
-	binding_notify(msg, sizeof(msg) - 1);
-}
-
 int main(int argc, char **argv)
 {
 	static const char loaded[] = "X_KNEXT_PHASE=libnode_loaded";
@@ -47,7 +40,6 @@ int main(int argc, char **argv)
 		.bootstrap = knext_bootstrap_js,
 		.binding_name = "knext",
 		.binding_init = binding_init,
-		.on_environment = environment_ready,
 	};
 
 	int fd = notify_fd_from_env();

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * knext-init: the container's PID 1. Without a command it runs the Next.js standalone server on
+ * embedded Node.js; with one it is a drop-in replacement for tini. `cache`, `manifest` and `probe`
+ * name subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "pid1.h"
+
+#define KNEXT_LICENSE                                                                       \
+	"knext-init is licensed under the Apache License, Version 2.0.\n"                   \
+	"You may obtain a copy of the License in the LICENSE file of its source tree.\n"    \
+	"Unless required by applicable law or agreed to in writing, software distributed\n" \
+	"under the License is distributed on an \"AS IS\" BASIS, WITHOUT WARRANTIES OR\n"   \
+	"CONDITIONS OF ANY KIND, either express or implied.\n"
+
+struct subcommand {
+	const char *name;
+	int (*main)(int argc, char **argv);
+};
+
+static const struct subcommand subcommands[] = {
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	uint64_t t0 = log_now_ns();
+	struct knext_config cfg;
+	struct pid1 p;
+	int r, code;
+
+	if (argc > 1)
+		for (const struct subcommand *s = subcommands; s->name; s++)
+			if (strcmp(argv[1], s->name) == 0)
+				return s->main(argc - 1, argv + 1);
+
+	if (config_parse(&cfg, argc, argv) < 0) {
+		fprintf(stderr, "knext-init: %s\n%s", cfg.error, config_usage());
+		return 1;
+	}
+	if (cfg.help) {
+		fputs(config_usage(), stdout);
+		return 0;
+	}
+	if (cfg.version) {
+		printf("knext-init version %s\n", KNEXT_VERSION);
+		return 0;
+	}
+	if (cfg.license) {
+		fputs(KNEXT_LICENSE, stdout);
+		return 0;
+	}
+
+	log_init(t0, (enum log_level)cfg.verbosity);
+	log_event(LOG_INFO, "exec", "\"mode\":\"%s\"",
+		  cfg.mode == CONFIG_MODE_EMBEDDED ? "embedded" : "exec");
+	if ((r = pid1_init(&p, &cfg, t0)) < 0) {
+		log_event(LOG_ERROR, "init", "\"error\":\"%s\"", strerror(-r));
+		pid1_close(&p);
+		return 1;
+	}
+	code = pid1_run(&p);
+	pid1_close(&p);
+	return code;
+}

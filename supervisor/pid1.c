@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pid1.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spawn.h"
+
+/* The JS files Debian's libnode reads from fixed paths at start; without them it aborts. */
+static const char *const libnode_js_files[] = {
+	"/usr/share/nodejs/acorn/dist/acorn.js",
+	"/usr/share/nodejs/acorn-walk/dist/walk.js",
+	"/usr/share/nodejs/cjs-module-lexer/lexer.js",
+	"/usr/share/nodejs/cjs-module-lexer/dist/lexer.js",
+	"/usr/share/nodejs/undici/undici-fetch.js",
+};
+
+static void finish(struct pid1 *p)
+{
+	p->exit_code = p->reaper.main_done ? config_exit_code(p->cfg, p->reaper.main_status) : 1;
+	uv_stop(&p->loop);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+	struct pid1 *p = t->data;
+	int n;
+
+	p->stage = PID1_KILLING;
+	n = reap_signal_descendants(SIGKILL, 0, 0);
+	log_event(LOG_WARN, "grace_expired", "\"grace_ms\":%u,\"killed\":%d", p->cfg->grace_ms, n);
+}
+
+/* TERM everything still running (the main child only if it was not signalled already), then
+ * wait a bounded grace before KILL. */
+static void begin_shutdown(struct pid1 *p, const char *why)
+{
+	pid_t skip = 0, skip_pg = 0;
+	int n;
+
+	if (p->stage != PID1_RUNNING)
+		return;
+	p->stage = PID1_DRAINING;
+	probe_state_set_draining(&p->state);
+	if (!p->reaper.main_done) {
+		skip = p->reaper.main_pid;
+		skip_pg = p->cfg->kill_group ? p->reaper.main_pid : 0;
+	}
+	n = reap_signal_descendants(SIGTERM, skip, skip_pg);
+	log_event(LOG_INFO, "shutdown", "\"reason\":\"%s\",\"terminated\":%d,\"grace_ms\":%u", why,
+		  n, p->cfg->grace_ms);
+	if (p->cfg->grace_ms == 0)
+		grace_cb(&p->grace_timer);
+	else
+		uv_timer_start(&p->grace_timer, grace_cb, p->cfg->grace_ms, 0);
+}
+
+static void on_sigchld(struct pid1 *p)
+{
+	bool was_done = p->reaper.main_done;
+	int r = reap_children(&p->reaper);
+
+	if (r < 0)
+		log_event(LOG_ERROR, "waitpid", "\"errno\":%d", -r);
+	if (p->reaper.main_done && !was_done) {
+		int st = p->reaper.main_status;
+
+		probe_state_set_child_exit(&p->state, st);
+		if (WIFSIGNALED(st))
+			log_event(LOG_INFO, "exit", "\"pid\":%d,\"signal\":%d", p->reaper.main_pid,
+				  WTERMSIG(st));
+		else
+			log_event(LOG_INFO, "exit", "\"pid\":%d,\"code\":%d", p->reaper.main_pid,
+				  WEXITSTATUS(st));
+		if (p->cfg->mode == CONFIG_MODE_EMBEDDED && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 127 && !p->state.phase_ns[PROBE_PHASE_LIBNODE_LOADED])
+			log_event(
+				LOG_ERROR, "libnode",
+				"\"msg\":\"knext-node could not start: libnode.so.108 or a library it "
+				"needs is missing (the loader names it above)\"");
+	}
+	if (r == 1) {
+		/* Nothing left at all: the common, fast end. */
+		finish(p);
+		return;
+	}
+	if (p->reaper.main_done)
+		begin_shutdown(p, "main child exited");
+}
+
+/* Faults the kernel raises for a process's own bad access; a user may still send them. */
+static bool is_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGABRT || sig == SIGTRAP || sig == SIGSYS;
+}
+
+static void handle_signal(struct pid1 *p, const struct signalfd_siginfo *si)
+{
+	int sig = (int)si->ssi_signo;
+	pid_t target;
+
+	if (sig == SIGCHLD) {
+		on_sigchld(p);
+		return;
+	}
+	/* Only user-sent (SI_USER, SI_QUEUE, SI_TKILL: si_code <= 0) faults are forwarded. */
+	if (is_fault_signal(sig) && si->ssi_code > 0)
+		return;
+	if (!p->reaper.main_done) {
+		target = p->cfg->kill_group ? -p->reaper.main_pid : p->reaper.main_pid;
+		if (kill(target, sig) == 0)
+			probe_state_signal_forwarded(&p->state, sig);
+		log_event(LOG_DEBUG, "forward", "\"signal\":%d,\"to\":%d,\"from\":%u", sig, target,
+			  si->ssi_pid);
+	}
+	if (sig == SIGTERM)
+		begin_shutdown(p, "SIGTERM");
+}
+
+static void signal_cb(uv_poll_t *h, int status, int events)
+{
+	struct pid1 *p = h->data;
+	struct signalfd_siginfo si[16];
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(p->sigfd, si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			handle_signal(p, &si[i]);
+	}
+}
+
+static void notify_cb(struct notify_server *n, const struct notify_event *ev)
+{
+	struct pid1 *p = n->data;
+	char text[256], buf[300];
+	size_t len;
+
+	switch (ev->type) {
+	case NOTIFY_EV_READY:
+		log_event(LOG_INFO, "listening", "\"port\":%d", p->cfg->port);
+		break;
+	case NOTIFY_EV_PHASE:
+		/* READY=1 already stands for the listening phase. */
+		if (ev->phase != PROBE_PHASE_SERVER_LISTENING)
+			log_event(LOG_INFO, probe_phase_name(ev->phase), NULL);
+		break;
+	case NOTIFY_EV_STATUS:
+		len = ev->text_len < sizeof(text) - 1 ? ev->text_len : sizeof(text) - 1;
+		memcpy(text, ev->text, len);
+		text[len] = '\0';
+		log_event(LOG_DEBUG, "status", "\"text\":%s", log_json_str(buf, sizeof(buf), text));
+		break;
+	case NOTIFY_EV_INVALID:
+		log_event(LOG_WARN, "notify_invalid", "\"reason\":%s",
+			  log_json_str(buf, sizeof(buf), ev->text ? ev->text : "?"));
+		break;
+	case NOTIFY_EV_CACHE:
+		log_event(LOG_INFO, "cache",
+			  "\"hit\":%llu,\"miss\":%llu,\"rejected\":%llu,\"bytes\":%llu",
+			  (unsigned long long)ev->hit, (unsigned long long)ev->miss,
+			  (unsigned long long)ev->rejected, (unsigned long long)ev->bytes);
+		break;
+	default:
+		break;
+	}
+}
+
+int pid1_init(struct pid1 *p, const struct knext_config *cfg, uint64_t t0_ns)
+{
+	sigset_t all;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->sigfd = -1;
+	p->notify_fds[0] = p->notify_fds[1] = -1;
+	p->exit_code = 1;
+
+	/* Every signal is read from the signalfd; none is ever handled asynchronously. */
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, &p->orig_mask) < 0)
+		return -errno;
+
+	p->is_pid1 = getpid() == 1;
+	if (cfg->pdeath_sig && prctl(PR_SET_PDEATHSIG, cfg->pdeath_sig) < 0)
+		log_event(LOG_WARN, "pdeathsig", "\"errno\":%d", errno);
+	if (!p->is_pid1) {
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			log_event(
+				LOG_WARN, "subreaper",
+				"\"msg\":\"knext-init is not running as PID 1 and isn't registered "
+				"as a child subreaper. Zombie processes will not be re-parented to "
+				"knext-init, so zombie reaping won't work.\"");
+		else
+			log_event(LOG_DEBUG, "subreaper", NULL);
+	}
+
+	p->sigfd = signalfd(-1, &all, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (p->sigfd < 0)
+		return -errno;
+	if ((r = uv_loop_init(&p->loop)) < 0)
+		return r;
+	p->loop_ready = true;
+	uv_poll_init(&p->loop, &p->sig_poll, p->sigfd);
+	p->sig_poll.data = p;
+	uv_timer_init(&p->loop, &p->grace_timer);
+	p->grace_timer.data = p;
+	/* The grace timer alone must not keep the loop alive once everything is reaped. */
+	uv_unref((uv_handle_t *)&p->grace_timer);
+
+	probe_state_init(&p->state, t0_ns, cfg->heartbeat_ms, cfg->liveness_timeout_ms);
+	if (cfg->mode == CONFIG_MODE_EMBEDDED) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p->notify_fds) < 0)
+			return -errno;
+		if ((r = notify_server_init(&p->notify, &p->loop, p->notify_fds[0], &p->state,
+					    notify_cb)) < 0)
+			return r;
+		p->notify.data = p;
+	}
+	return 0;
+}
+
+/* knext-node lives beside knext-init unless KNEXT_NODE_HELPER says otherwise. */
+static int helper_path(const struct knext_config *cfg, char *buf, size_t n)
+{
+	ssize_t len;
+	char *slash;
+
+	if (cfg->node_helper) {
+		if ((size_t)snprintf(buf, n, "%s", cfg->node_helper) >= n)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	len = readlink("/proc/self/exe", buf, n - 1);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof("/knext-node") > n)
+		return -ENAMETOOLONG;
+	strcpy(slash, "/knext-node");
+	return 0;
+}
+
+static int check_file(const char *what, const char *path, int mode)
+{
+	char buf[PATH_MAX + 8];
+
+	if (access(path, mode) == 0)
+		return 0;
+	log_event(LOG_ERROR, "missing", "\"what\":\"%s\",\"path\":%s,\"error\":\"%s\"", what,
+		  log_json_str(buf, sizeof(buf), path), strerror(errno));
+	return -ENOENT;
+}
+
+/* Embedded mode: the app, knext-node and libnode's JS files must be there; the child's
+ * environment gets HOSTNAME, PORT and the notify descriptor. */
+static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
+{
+	const struct knext_config *cfg = p->cfg;
+	char entry[PATH_MAX], num[16];
+	int r;
+
+	if (check_file("app directory (KNEXT_APP_DIR)", cfg->app_dir, X_OK) < 0)
+		return -ENOENT;
+	if ((size_t)snprintf(entry, sizeof(entry), "%s/%s", cfg->app_dir, cfg->entry) >=
+	    sizeof(entry))
+		return -ENAMETOOLONG;
+	if (check_file("app entry (KNEXT_ENTRY)", entry, R_OK) < 0)
+		return -ENOENT;
+	if ((r = helper_path(cfg, helper, n)) < 0)
+		return r;
+	if (check_file("Node.js helper (KNEXT_NODE_HELPER)", helper, X_OK) < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(libnode_js_files) / sizeof(libnode_js_files[0]); i++)
+		if (check_file("libnode JS file", libnode_js_files[i], R_OK) < 0)
+			return -ENOENT;
+
+	/* Kubernetes sets HOSTNAME to the pod name; server.js would bind to it alone. */
+	setenv("HOSTNAME", cfg->hostname, 1);
+	snprintf(num, sizeof(num), "%d", cfg->port);
+	setenv("PORT", num, 1);
+	setenv("KNEXT_APP_DIR", cfg->app_dir, 1);
+	setenv("KNEXT_ENTRY", cfg->entry, 1);
+	snprintf(num, sizeof(num), "%u", cfg->heartbeat_ms);
+	setenv("KNEXT_HEARTBEAT_MS", num, 1);
+	snprintf(num, sizeof(num), "%d", SPAWN_NOTIFY_FD);
+	setenv("KNEXT_NOTIFY_FD", num, 1);
+	return 0;
+}
+
+int pid1_run(struct pid1 *p)
+{
+	char helper[PATH_MAX];
+	char *node_argv[] = { helper, NULL };
+	struct spawn_spec spec = { .mask = &p->orig_mask, .pass_fd = -1 };
+	pid_t pid;
+	int r;
+
+	if (p->cfg->mode == CONFIG_MODE_EMBEDDED) {
+		if (prepare_embedded(p, helper, sizeof(helper)) < 0)
+			return 1;
+		spec.path = helper;
+		spec.argv = node_argv;
+		spec.pass_fd = p->notify_fds[1];
+	} else {
+		spec.argv = p->cfg->cmd;
+	}
+
+	if ((r = spawn_child(&spec, &pid)) < 0) {
+		log_event(LOG_ERROR, "spawn", "\"errno\":%d,\"error\":\"%s\"", -r, strerror(-r));
+		return 1;
+	}
+	/* Our copy of the child's end would keep the channel open after the child is gone. */
+	if (p->notify_fds[1] >= 0) {
+		close(p->notify_fds[1]);
+		p->notify_fds[1] = -1;
+	}
+	p->reaper.main_pid = pid;
+	p->reaper.warn = p->cfg->warn_reap;
+	probe_state_set_child_alive(&p->state, true, log_now_ns());
+	log_event(LOG_INFO, "spawn", "\"pid\":%d,\"pid1\":%s", pid, p->is_pid1 ? "true" : "false");
+
+	uv_poll_start(&p->sig_poll, UV_READABLE, signal_cb);
+	uv_run(&p->loop, UV_RUN_DEFAULT);
+	return p->exit_code;
+}
+
+static void walk_close_cb(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void pid1_close(struct pid1 *p)
+{
+	if (p->loop_ready) {
+		notify_server_close(&p->notify);
+		uv_walk(&p->loop, walk_close_cb, NULL);
+		uv_run(&p->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&p->loop);
+		p->loop_ready = false;
+	}
+	for (int i = 0; i < 2; i++)
+		if (p->notify_fds[i] >= 0) {
+			close(p->notify_fds[i]);
+			p->notify_fds[i] = -1;
+		}
+	if (p->sigfd >= 0) {
+		close(p->sigfd);
+		p->sigfd = -1;
+	}
+}
