@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `knext-init cache`: pack a directory (NODE_COMPILE_CACHE layout or any tree), unpack, inspect,
+ * verify. The only place in cachefs that prints.
+ */
+#include "cli.h"
+#include "pack.h"
+#include "packmem.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+int (*cache_warm_hook)(int argc, char **argv);
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: knext-init cache pack DIR -o PACK [--level N] [--build-id ID]\n"
+		   "         [--runtime NAME] [--runtime-version V] [--v8-tag N] [--arch A]\n"
+		   "       knext-init cache unpack PACK -o DIR\n"
+		   "       knext-init cache inspect PACK [--json]\n"
+		   "       knext-init cache verify PACK\n");
+}
+
+/* Files of the tree being packed, collected by nftw (which takes no user pointer). */
+static struct {
+	char **paths;
+	size_t n, cap;
+	size_t root_len;
+} walk;
+
+static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char **n;
+
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (walk.n == walk.cap) {
+		walk.cap = walk.cap ? walk.cap * 2 : 256;
+		n = realloc(walk.paths, walk.cap * sizeof(*n));
+		if (!n)
+			return -1;
+		walk.paths = n;
+	}
+	walk.paths[walk.n] = strdup(path + walk.root_len + 1);
+	return walk.paths[walk.n++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	*data = malloc(st.st_size ? st.st_size : 1);
+	if (!*data) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, *data + got, st.st_size - got);
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			free(*data);
+			goto out;
+		}
+		got += n;
+	}
+	*len = got;
+out:
+	close(fd);
+	return err;
+}
+
+/* Writes the pack next to @out and renames it into place, so @out is never half written. */
+static int write_pack_file(struct pack_writer *w, const char *out)
+{
+	char tmp[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = pack_writer_write(w, fd);
+	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, out) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int cmd_pack(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "build-id", required_argument, NULL, 'b' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "runtime-version", required_argument, NULL, 'V' },
+		{ "v8-tag", required_argument, NULL, 't' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pack_identity id = { .runtime_name = "node" };
+	struct pack_writer w;
+	const char *out = NULL, *dir;
+	struct utsname u;
+	char path[PATH_MAX];
+	int level = PACK_LEVEL_BAKED, c, err, rc = 1;
+	size_t i;
+
+	uname(&u);
+	memcpy(id.arch, u.machine, strnlen(u.machine, sizeof(id.arch) - 1));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'l':
+			level = atoi(optarg);
+			break;
+		case 'b':
+			snprintf(id.build_id, sizeof(id.build_id), "%s", optarg);
+			break;
+		case 'r':
+			snprintf(id.runtime_name, sizeof(id.runtime_name), "%s", optarg);
+			break;
+		case 'V':
+			snprintf(id.runtime_version, sizeof(id.runtime_version), "%s", optarg);
+			break;
+		case 't':
+			id.v8_tag = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'a':
+			snprintf(id.arch, sizeof(id.arch), "%s", optarg);
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!out || optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	dir = argv[optind];
+	if (pack_writer_init(&w, &id, level)) {
+		fprintf(stderr, "cache pack: bad level %d\n", level);
+		return 2;
+	}
+	memset(&walk, 0, sizeof(walk));
+	walk.root_len = strlen(dir);
+	while (walk.root_len > 1 && dir[walk.root_len - 1] == '/')
+		walk.root_len--;
+	if (nftw(dir, walk_cb, 32, FTW_PHYS) != 0) {
+		fprintf(stderr, "cache pack: cannot walk %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	qsort(walk.paths, walk.n, sizeof(*walk.paths), cmp_str);
+	for (i = 0; i < walk.n; i++) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)walk.root_len, dir, walk.paths[i]);
+		err = read_file(path, &data, &len);
+		if (!err) {
+			err = pack_writer_add(&w, PACK_KIND_NCC_FILE, walk.paths[i],
+					      packmem_hash64(data, len), data, len);
+			free(data);
+		}
+		if (err) {
+			fprintf(stderr, "cache pack: %s: %s\n", path, strerror(-err));
+			goto out;
+		}
+	}
+	err = write_pack_file(&w, out);
+	if (err) {
+		fprintf(stderr, "cache pack: writing %s: %s\n", out, strerror(-err));
+		goto out;
+	}
+	printf("packed %zu files (%llu bytes) into %s (%zu bytes)\n", walk.n,
+	       (unsigned long long)w.raw_bytes, out, w.out_len);
+	rc = 0;
+out:
+	for (i = 0; i < walk.n; i++)
+		free(walk.paths[i]);
+	free(walk.paths);
+	memset(&walk, 0, sizeof(walk));
+	pack_writer_close(&w);
+	return rc;
+}
+
+/* mkdir -p of the parent directories of @path (which is below an existing directory). */
+static int make_parents(char *path)
+{
+	char *s;
+
+	for (s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			*s = '/';
+			return -errno;
+		}
+		*s = '/';
+	}
+	return 0;
+}
+
+static int write_out(const char *path, const uint8_t *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644), err = 0;
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		done += n;
+	}
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+static int cmd_unpack(int argc, char **argv)
+{
+	const char *out = NULL, *in = NULL;
+	struct pack p;
+	struct pack_entry e;
+	struct pack_frame f;
+	char path[PATH_MAX];
+	uint8_t *buf = NULL;
+	uint32_t i, fi = UINT32_MAX;
+	size_t cap = 0;
+	int err, rc = 1, k;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "-o") == 0 && k + 1 < argc)
+			out = argv[++k];
+		else if (!in && argv[k][0] != '-')
+			in = argv[k];
+		else
+			in = NULL, k = argc;
+	}
+	if (!in || !out) {
+		usage(stderr);
+		return 2;
+	}
+	err = pack_open(&p, in);
+	if (!err)
+		err = pack_verify(&p);
+	if (err) {
+		fprintf(stderr, "cache unpack: %s: %s\n", in, p.reason);
+		pack_close(&p);
+		return 1;
+	}
+	for (i = 0; i < p.frame_count; i++) {
+		pack_frame_get(&p, i, &f);
+		cap = f.raw_size > cap ? f.raw_size : cap;
+	}
+	buf = malloc(cap ? cap : 1);
+	if (!buf || (mkdir(out, 0755) < 0 && errno != EEXIST)) {
+		fprintf(stderr, "cache unpack: %s: %s\n", out, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < p.entry_count; i++) {
+		pack_entry_get(&p, i, &e);
+		if (e.frame != fi) {
+			err = pack_frame_decode(&p, e.frame, buf, cap);
+			if (err) {
+				fprintf(stderr, "cache unpack: %s\n", p.reason);
+				goto out;
+			}
+			fi = e.frame;
+		}
+		pack_frame_get(&p, e.frame, &f);
+		/* Directory mode restores NCC files at their path; other kinds go by kind. */
+		if (e.kind == PACK_KIND_NCC_FILE)
+			snprintf(path, sizeof(path), "%s/%.*s", out, (int)e.path_len, e.path);
+		else
+			snprintf(path, sizeof(path), "%s/%s/%.*s", out, pack_kind_name(e.kind),
+				 (int)e.path_len, e.path);
+		err = make_parents(path);
+		if (!err)
+			err = write_out(path, buf + (e.raw_offset - f.raw_offset), e.raw_size);
+		if (err) {
+			fprintf(stderr, "cache unpack: %s: %s\n", path, strerror(-err));
+			goto out;
+		}
+	}
+	printf("unpacked %u entries into %s\n", p.entry_count, out);
+	rc = 0;
+out:
+	free(buf);
+	pack_close(&p);
+	return rc;
+}
+
+static void print_json(const struct pack *p)
+{
+	json_t *root = json_object(), *entries = json_array();
+	struct pack_entry e;
+	struct pack_frame f;
+	uint64_t comp = 0;
+	char hex[19];
+	uint32_t i;
+
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "runtime", json_string(p->id.runtime_name));
+	json_object_set_new(root, "runtime_version", json_string(p->id.runtime_version));
+	json_object_set_new(root, "v8_tag", json_integer(p->id.v8_tag));
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)p->id.v8_flags_hash);
+	json_object_set_new(root, "v8_flags_hash", json_string(hex));
+	json_object_set_new(root, "arch", json_string(p->id.arch));
+	json_object_set_new(root, "build_id", json_string(p->id.build_id));
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)p->id.app_files_hash);
+	json_object_set_new(root, "app_files_hash", json_string(hex));
+	json_object_set_new(root, "created_ms", json_integer((json_int_t)p->created_ms));
+	json_object_set_new(root, "entries_count", json_integer(p->entry_count));
+	json_object_set_new(root, "frames", json_integer(p->frame_count));
+	json_object_set_new(root, "raw_size", json_integer((json_int_t)p->raw_size));
+	json_object_set_new(root, "file_size", json_integer((json_int_t)p->size));
+	for (i = 0; i < p->frame_count; i++) {
+		pack_frame_get(p, i, &f);
+		comp += f.comp_size;
+	}
+	json_object_set_new(root, "payload_size", json_integer((json_int_t)comp));
+	for (i = 0; i < p->entry_count; i++) {
+		json_t *o = json_object();
+
+		pack_entry_get(p, i, &e);
+		json_object_set_new(o, "kind", json_string(pack_kind_name(e.kind)));
+		json_object_set_new(o, "path", json_stringn(e.path, e.path_len));
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)e.content_hash);
+		json_object_set_new(o, "content_hash", json_string(hex));
+		json_object_set_new(o, "size", json_integer(e.raw_size));
+		json_object_set_new(o, "frame", json_integer(e.frame));
+		json_object_set_new(o, "offset", json_integer((json_int_t)e.raw_offset));
+		json_array_append_new(entries, o);
+	}
+	json_object_set_new(root, "entries", entries);
+	json_dumpf(root, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(root);
+}
+
+static void print_human(const struct pack *p)
+{
+	struct pack_entry e;
+	uint32_t i;
+
+	printf("runtime:    %s %s (V8 tag %u, flags hash %016llx) %s\n", p->id.runtime_name,
+	       p->id.runtime_version, p->id.v8_tag, (unsigned long long)p->id.v8_flags_hash,
+	       p->id.arch);
+	printf("app:        BUILD_ID %s, file list hash %016llx\n",
+	       p->id.build_id[0] ? p->id.build_id : "-", (unsigned long long)p->id.app_files_hash);
+	printf("created:    %llu ms since the epoch\n", (unsigned long long)p->created_ms);
+	printf("entries:    %u in %u frames\n", p->entry_count, p->frame_count);
+	printf("size:       %llu raw, %llu compressed (ratio %.2f), file %zu\n",
+	       (unsigned long long)p->raw_size, (unsigned long long)p->payload_size,
+	       p->payload_size ? (double)p->raw_size / p->payload_size : 0.0, p->size);
+	printf("%-10s %10s %5s %-16s %s\n", "kind", "bytes", "frame", "content-hash", "path");
+	for (i = 0; i < p->entry_count; i++) {
+		pack_entry_get(p, i, &e);
+		printf("%-10s %10u %5u %016llx %.*s\n", pack_kind_name(e.kind), e.raw_size, e.frame,
+		       (unsigned long long)e.content_hash, (int)e.path_len, e.path);
+	}
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	const char *in = NULL;
+	struct pack p;
+	int json = 0, k;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			json = 1;
+		else if (!in && argv[k][0] != '-')
+			in = argv[k];
+		else
+			in = NULL, k = argc;
+	}
+	if (!in) {
+		usage(stderr);
+		return 2;
+	}
+	if (pack_open(&p, in)) {
+		fprintf(stderr, "cache inspect: %s: %s\n", in, p.reason);
+		return 1;
+	}
+	if (json)
+		print_json(&p);
+	else
+		print_human(&p);
+	pack_close(&p);
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct pack p;
+	int err;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	err = pack_open(&p, argv[1]);
+	if (!err)
+		err = pack_verify(&p);
+	if (err) {
+		printf("invalid: %s\n", p.reason);
+		pack_close(&p);
+		return 1;
+	}
+	printf("valid: %u entries, %u frames, %llu raw bytes\n", p.entry_count, p.frame_count,
+	       (unsigned long long)p.raw_size);
+	pack_close(&p);
+	return 0;
+}
+
+int cache_cli_main(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "pack") == 0)
+		return cmd_pack(argc - 1, argv + 1);
+	if (strcmp(sub, "unpack") == 0)
+		return cmd_unpack(argc - 1, argv + 1);
+	if (strcmp(sub, "inspect") == 0)
+		return cmd_inspect(argc - 1, argv + 1);
+	if (strcmp(sub, "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(sub, "warm") == 0) {
+		if (cache_warm_hook)
+			return cache_warm_hook(argc - 1, argv + 1);
+		fprintf(stderr, "cache warm: not available in this build\n");
+		return 2;
+	}
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `knext-init cache ...`: pack, unpack, inspect, verify (warm is the lead's, via cache_warm_hook).
+ */
+#ifndef KNEXT_CACHEFS_CLI_H
+#define KNEXT_CACHEFS_CLI_H
+
+/**
+ * cache_warm_hook - `cache warm` implementation, set by the supervisor; NULL means unhandled.
+ */
+extern int (*cache_warm_hook)(int argc, char **argv);
+
+/**
+ * cache_cli_main() - run `knext-init cache SUB ...`.
+ * @argc: argument count
+ * @argv: argv[0] is "cache", argv[1] the subcommand
+ *
+ * pack DIR -o PACK [--level N] [identity options], unpack PACK -o DIR, inspect PACK [--json],
+ * verify PACK.
+ *
+ * Return: exit code: 0 success, 1 invalid pack or failure, 2 usage.
+ */
+int cache_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Prefetch. One I/O thread keeps a few large reads in flight (io_uring, or pread in a loop) into an
+ * anonymous buffer the size of the file, tracks the prefix of the file that has arrived, parses the
+ * metadata as soon as it is in, builds the memfd's index, and hands every frame whose bytes have all
+ * arrived to two decoder threads. Decoders decompress straight into the memfd mapping and drop the
+ * compressed pages behind them, and the reader stays at most a window ahead of the oldest frame not
+ * yet decoded, so peak memory is the decompressed size plus a few MiB.
+ */
+#include "prefetch.h"
+#include "format.h"
+#include "packmem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define CHUNK_DEFAULT (1u << 20)
+#define DEPTH_DEFAULT 4u
+#define DEPTH_MAX 32u
+#define WINDOW (6ull << 20)
+#define DECODERS 2
+
+struct prefetch_run {
+	struct prefetch *p;
+	char *path;
+	struct pack_identity want;
+	int have_want;
+	int force_pread;
+	uint32_t chunk, depth;
+	pthread_t io_thread;
+	int joined;
+	struct timespec t0;
+
+	int fd;
+	uint64_t file_size;
+	uint8_t *buf;
+	struct io_uring ring;
+	int use_uring;
+
+	uint32_t n_chunks;
+	uint32_t next_chunk;
+	uint32_t inflight;
+	uint32_t *chunk_got; /* bytes arrived per chunk */
+	uint32_t contig_chunks; /* chunks [0, contig_chunks) complete */
+	uint64_t contig; /* bytes from offset 0 that have arrived */
+
+	struct pack meta;
+	int have_meta;
+	struct packmem_layout layout;
+	uint8_t *mem;
+
+	/* Shared with the decoders, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t next_ready; /* frames [0, next_ready) are fully read */
+	uint32_t next_take; /* next frame a decoder takes */
+	uint8_t *decoded;
+	uint32_t low_frame; /* lowest frame not yet decoded */
+	int stop;
+	int err;
+	pthread_t decoders[DECODERS];
+	int n_decoders;
+};
+
+static int run_fail(struct prefetch_run *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->err) {
+		r->err = err;
+		va_start(ap, fmt);
+		vsnprintf(r->p->reason, sizeof(r->p->reason), fmt, ap);
+		va_end(ap);
+	}
+	r->stop = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static uint64_t chunk_off(const struct prefetch_run *r, uint32_t k)
+{
+	return (uint64_t)k * r->chunk;
+}
+
+static uint32_t chunk_len(const struct prefetch_run *r, uint32_t k)
+{
+	uint64_t end = chunk_off(r, k) + r->chunk;
+
+	return (uint32_t)((end > r->file_size ? r->file_size : end) - chunk_off(r, k));
+}
+
+static void *decode_cb(void *arg)
+{
+	struct prefetch_run *r = arg;
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!dc) {
+		run_fail(r, -ENOMEM, "out of memory for a zstd context");
+		return NULL;
+	}
+	for (;;) {
+		struct pack_frame f;
+		const uint8_t *src;
+		uint64_t lo, hi;
+		uint32_t i;
+		size_t n;
+
+		pthread_mutex_lock(&r->lock);
+		while (!r->stop && r->next_take >= r->next_ready &&
+		       r->next_take < r->meta.frame_count)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (r->stop || r->next_take >= r->meta.frame_count) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		i = r->next_take++;
+		pthread_mutex_unlock(&r->lock);
+
+		pack_frame_get(&r->meta, i, &f);
+		src = r->buf + f.file_offset;
+		if (XXH3_64bits(src, f.comp_size) != f.comp_hash) {
+			run_fail(r, -EBADMSG, "frame %u: compressed checksum mismatch", i);
+			break;
+		}
+		n = ZSTD_decompressDCtx(dc, r->mem + r->layout.data_offset + f.raw_offset,
+					f.raw_size, src, f.comp_size);
+		if (ZSTD_isError(n)) {
+			run_fail(r, -EBADMSG, "frame %u: zstd: %s", i, ZSTD_getErrorName(n));
+			break;
+		}
+		if (n != f.raw_size ||
+		    XXH3_64bits(r->mem + r->layout.data_offset + f.raw_offset, n) != f.raw_hash) {
+			run_fail(r, -EBADMSG, "frame %u: raw checksum mismatch", i);
+			break;
+		}
+		/* Give back the compressed pages that hold only this frame's bytes. */
+		lo = (f.file_offset + page - 1) & ~(uint64_t)(page - 1);
+		hi = (f.file_offset + f.comp_size) & ~(uint64_t)(page - 1);
+		if (hi > lo)
+			madvise(r->buf + lo, hi - lo, MADV_DONTNEED);
+		pthread_mutex_lock(&r->lock);
+		r->decoded[i] = 1;
+		while (r->low_frame < r->meta.frame_count && r->decoded[r->low_frame])
+			r->low_frame++;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+	ZSTD_freeDCtx(dc);
+	return NULL;
+}
+
+/* Offset below which reads may go: the oldest undecoded frame plus the window. */
+static uint64_t read_limit(struct prefetch_run *r)
+{
+	struct pack_frame f;
+	uint64_t low;
+
+	if (!r->have_meta)
+		return r->contig + WINDOW;
+	pthread_mutex_lock(&r->lock);
+	if (r->low_frame >= r->meta.frame_count) {
+		low = r->file_size;
+	} else {
+		pack_frame_get(&r->meta, r->low_frame, &f);
+		low = f.file_offset;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return low + WINDOW;
+}
+
+static int setup_memfd(struct prefetch_run *r)
+{
+	struct prefetch *p = r->p;
+	char why[PACK_REASON_MAX];
+	int i, err;
+
+	if (r->have_want && pack_identity_match(&r->meta.id, &r->want, why, sizeof(why)))
+		return run_fail(r, -ESTALE, "%s", why);
+	if (packmem_layout(&r->meta, &r->layout))
+		return run_fail(r, -EFBIG, "pack too large for memory");
+	p->memfd = memfd_create("knext-pack", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (p->memfd < 0)
+		return run_fail(r, -errno, "memfd_create: %s", strerror(errno));
+	if (ftruncate(p->memfd, r->layout.total_size) < 0)
+		return run_fail(r, -errno, "memfd size: %s", strerror(errno));
+	r->mem = mmap(NULL, r->layout.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->memfd, 0);
+	if (r->mem == MAP_FAILED) {
+		r->mem = NULL;
+		return run_fail(r, -errno, "memfd mmap: %s", strerror(errno));
+	}
+	r->decoded = calloc(r->meta.frame_count + 1, 1);
+	if (!r->decoded)
+		return run_fail(r, -ENOMEM, "out of memory");
+	packmem_build_index(&r->meta, &r->layout, r->mem);
+	p->size = r->layout.total_size;
+	p->entry_count = r->meta.entry_count;
+	p->raw_size = r->meta.raw_size;
+	for (i = 0; i < DECODERS && r->meta.frame_count; i++) {
+		err = pthread_create(&r->decoders[i], NULL, decode_cb, r);
+		if (err)
+			return run_fail(r, -err, "decoder thread: %s", strerror(err));
+		r->n_decoders++;
+	}
+	return 0;
+}
+
+/* Records @n bytes of chunk @k; parses metadata and publishes frames as the prefix grows. */
+static int arrived(struct prefetch_run *r, uint32_t k, uint32_t n)
+{
+	uint32_t ready;
+	int err;
+
+	r->chunk_got[k] += n;
+	while (r->contig_chunks < r->n_chunks &&
+	       r->chunk_got[r->contig_chunks] == chunk_len(r, r->contig_chunks))
+		r->contig_chunks++;
+	r->contig = r->contig_chunks == r->n_chunks ? r->file_size : chunk_off(r, r->contig_chunks);
+	if (!r->have_meta) {
+		err = pack_parse_meta(&r->meta, r->buf, r->contig, r->file_size);
+		if (err == -EAGAIN)
+			return 0;
+		if (err)
+			return run_fail(r, err, "%s", r->meta.reason);
+		r->have_meta = 1;
+		err = setup_memfd(r);
+		if (err)
+			return err;
+	}
+	ready = r->next_ready;
+	while (ready < r->meta.frame_count) {
+		struct pack_frame f;
+
+		pack_frame_get(&r->meta, ready, &f);
+		if (f.file_offset + f.comp_size > r->contig)
+			break;
+		ready++;
+	}
+	if (ready != r->next_ready) {
+		pthread_mutex_lock(&r->lock);
+		r->next_ready = ready;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return 0;
+}
+
+/* Waits until decoders free some window, when nothing is in flight to wait for instead. */
+static void wait_for_window(struct prefetch_run *r)
+{
+	uint32_t low;
+
+	pthread_mutex_lock(&r->lock);
+	low = r->low_frame;
+	while (!r->stop && r->low_frame == low && low < r->meta.frame_count)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int stopped(struct prefetch_run *r)
+{
+	int s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->stop;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+static int read_pread(struct prefetch_run *r)
+{
+	while (r->next_chunk < r->n_chunks && !stopped(r)) {
+		uint32_t k = r->next_chunk, len = chunk_len(r, k), got = 0;
+		ssize_t n;
+		int err;
+
+		if (chunk_off(r, k) >= read_limit(r)) {
+			wait_for_window(r);
+			continue;
+		}
+		while (got < len) {
+			n = pread(r->fd, r->buf + chunk_off(r, k) + got, len - got,
+				  chunk_off(r, k) + got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return run_fail(r, n < 0 ? -errno : -EIO, "read: %s",
+						n < 0 ? strerror(errno) : "file shrank");
+			got += n;
+		}
+		r->next_chunk++;
+		err = arrived(r, k, len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void queue_read(struct prefetch_run *r, uint32_t k, uint32_t skip)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	io_uring_prep_read(sqe, r->fd, r->buf + chunk_off(r, k) + skip, chunk_len(r, k) - skip,
+			   chunk_off(r, k) + skip);
+	io_uring_sqe_set_data64(sqe, k);
+	r->inflight++;
+}
+
+static int read_uring(struct prefetch_run *r)
+{
+	struct io_uring_cqe *cqe;
+	int err = 0;
+
+	while ((r->next_chunk < r->n_chunks || r->inflight) && !err) {
+		uint64_t limit = read_limit(r);
+
+		while (r->inflight < r->depth && r->next_chunk < r->n_chunks &&
+		       chunk_off(r, r->next_chunk) < limit && !stopped(r))
+			queue_read(r, r->next_chunk++, 0);
+		if (!r->inflight) {
+			if (stopped(r))
+				break;
+			wait_for_window(r);
+			continue;
+		}
+		err = io_uring_submit_and_wait(&r->ring, 1);
+		if (err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0)
+			return run_fail(r, err, "io_uring submit: %s", strerror(-err));
+		err = 0;
+		while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
+			uint32_t k = (uint32_t)io_uring_cqe_get_data64(cqe);
+			int res = cqe->res;
+
+			io_uring_cqe_seen(&r->ring, cqe);
+			r->inflight--;
+			if (err)
+				continue;
+			if (res == -EINTR || res == -EAGAIN) {
+				queue_read(r, k, r->chunk_got[k]);
+				continue;
+			}
+			if (res <= 0) {
+				err = run_fail(r, res < 0 ? res : -EIO, "read: %s",
+					       res < 0 ? strerror(-res) : "file shrank");
+				continue;
+			}
+			err = arrived(r, k, res);
+			/* A short read: ask for the rest of the chunk. */
+			if (!err && r->chunk_got[k] < chunk_len(r, k))
+				queue_read(r, k, r->chunk_got[k]);
+		}
+	}
+	/* Never leave a read in flight into a buffer that is about to be unmapped. */
+	while (r->inflight && io_uring_wait_cqe(&r->ring, &cqe) == 0) {
+		io_uring_cqe_seen(&r->ring, cqe);
+		r->inflight--;
+	}
+	return err;
+}
+
+static int open_pack(struct prefetch_run *r)
+{
+	struct stat st;
+	const char *io = getenv("KNEXT_IO");
+	int err;
+
+	r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
+		return run_fail(r, -errno, "open %s: %s", r->path, strerror(errno));
+	if (fstat(r->fd, &st) < 0)
+		return run_fail(r, -errno, "stat %s: %s", r->path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)(PACK_INDEX_OFF + PACK_TRAILER_SIZE))
+		return run_fail(r, -EBADMSG, "%s: not a regular file of pack size", r->path);
+	r->file_size = st.st_size;
+	r->p->file_size = r->file_size;
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r->n_chunks = (uint32_t)((r->file_size + r->chunk - 1) / r->chunk);
+	r->chunk_got = calloc(r->n_chunks, sizeof(*r->chunk_got));
+	if (!r->chunk_got)
+		return run_fail(r, -ENOMEM, "out of memory");
+	r->buf = mmap(NULL, r->file_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->buf == MAP_FAILED) {
+		r->buf = NULL;
+		return run_fail(r, -errno, "mmap: %s", strerror(errno));
+	}
+	if (r->force_pread || (io && strcmp(io, "pread") == 0)) {
+		snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "KNEXT_IO=pread");
+	} else {
+		err = io_uring_queue_init(r->depth * 2, &r->ring, 0);
+		if (err == 0)
+			r->use_uring = 1;
+		else
+			snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason),
+				 "io_uring_queue_init: %s", strerror(-err));
+	}
+	r->p->used_fallback = !r->use_uring;
+	return 0;
+}
+
+static int seal_memfd(struct prefetch_run *r)
+{
+	struct prefetch *p = r->p;
+
+	munmap(r->mem, r->layout.total_size);
+	r->mem = NULL;
+	if (fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
+	    0)
+		return run_fail(r, -errno, "memfd seal: %s", strerror(errno));
+	return 0;
+}
+
+static void *io_cb(void *arg)
+{
+	struct prefetch_run *r = arg;
+	struct prefetch *p = r->p;
+	int err, i;
+
+	err = open_pack(r);
+	if (!err)
+		err = r->use_uring ? read_uring(r) : read_pread(r);
+	if (!err && !r->have_meta)
+		err = run_fail(r, -EBADMSG, "truncated metadata");
+	for (i = 0; i < r->n_decoders; i++)
+		pthread_join(r->decoders[i], NULL);
+	pthread_mutex_lock(&r->lock);
+	err = r->err;
+	pthread_mutex_unlock(&r->lock);
+	if (!err)
+		err = pack_check_trailer(&r->meta, r->buf + r->file_size - PACK_TRAILER_SIZE);
+	if (err && !r->err)
+		run_fail(r, err, "%s", r->meta.reason);
+	if (!err)
+		err = seal_memfd(r);
+	if (r->mem)
+		munmap(r->mem, r->layout.total_size);
+	if (r->use_uring)
+		io_uring_queue_exit(&r->ring);
+	if (r->buf)
+		munmap(r->buf, r->file_size);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (err && p->memfd >= 0) {
+		close(p->memfd);
+		p->memfd = -1;
+	}
+	r->mem = NULL;
+	r->buf = NULL;
+	r->fd = -1;
+	p->result = err;
+	p->ms_total = ms_since(&r->t0);
+	return NULL;
+}
+
+static void run_free(struct prefetch_run *r)
+{
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r->chunk_got);
+	free(r->decoded);
+	free(r->path);
+	free(r);
+}
+
+int prefetch_start(struct prefetch *p, const char *path, const struct prefetch_opts *opts)
+{
+	struct prefetch_run *r;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->memfd = -1;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->p = p;
+	r->fd = -1;
+	r->path = strdup(path);
+	r->chunk = opts && opts->chunk_size ? opts->chunk_size : CHUNK_DEFAULT;
+	r->depth = opts && opts->depth ? opts->depth : DEPTH_DEFAULT;
+	if (r->depth > DEPTH_MAX)
+		r->depth = DEPTH_MAX;
+	r->chunk = (r->chunk + 4095) & ~4095u;
+	if (opts && opts->want) {
+		r->want = *opts->want;
+		r->have_want = 1;
+	}
+	r->force_pread = opts ? opts->force_pread : 0;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	if (!r->path) {
+		run_free(r);
+		return -ENOMEM;
+	}
+	err = pthread_create(&r->io_thread, NULL, io_cb, r);
+	if (err) {
+		run_free(r);
+		return -err;
+	}
+	p->run = r;
+	return 0;
+}
+
+int prefetch_wait(struct prefetch *p)
+{
+	struct prefetch_run *r = p->run;
+
+	if (!r)
+		return p->result;
+	if (!r->joined) {
+		pthread_join(r->io_thread, NULL);
+		r->joined = 1;
+	}
+	return p->result;
+}
+
+int prefetch_run_sync(struct prefetch *p, const char *path, const struct prefetch_opts *opts)
+{
+	int err = prefetch_start(p, path, opts);
+
+	if (err) {
+		snprintf(p->reason, sizeof(p->reason), "prefetch thread: %s", strerror(-err));
+		return err;
+	}
+	return prefetch_wait(p);
+}
+
+void prefetch_close(struct prefetch *p)
+{
+	if (p->run) {
+		prefetch_wait(p);
+		run_free(p->run);
+		p->run = NULL;
+	}
+	if (p->memfd >= 0)
+		close(p->memfd);
+	p->memfd = -1;
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Start-up search order for the pack (source.h).
+ */
+#include "source.h"
+#include "format.h"
+#include "defaults.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *pack_origin_name(enum pack_origin o)
+{
+	switch (o) {
+	case PACK_ORIGIN_EXPLICIT:
+		return "explicit";
+	case PACK_ORIGIN_PVC:
+		return "pvc";
+	case PACK_ORIGIN_IMAGE:
+		return "image";
+	case PACK_ORIGIN_NONE:
+		break;
+	}
+	return "none";
+}
+
+int pack_source_check(const char *path, const struct pack_identity *want, char *why, size_t why_len)
+{
+	uint8_t head[PACK_INDEX_OFF];
+	struct pack meta;
+	struct stat st;
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, why_len, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(why, why_len, "%s: not a regular file", path);
+		return -EBADMSG;
+	}
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(head)) {
+		snprintf(why, why_len, "%s: too short for a pack", path);
+		return -EBADMSG;
+	}
+	/* -EAGAIN means the header is sound and the rest simply was not read. */
+	err = pack_parse_meta(&meta, head, sizeof(head), st.st_size);
+	if (err && err != -EAGAIN) {
+		snprintf(why, why_len, "%s: %s", path, meta.reason);
+		return err;
+	}
+	if (want) {
+		char r[PACK_REASON_MAX];
+
+		err = pack_identity_match(&meta.id, want, r, sizeof(r));
+		if (err) {
+			snprintf(why, why_len, "%s: %s", path, r);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Appends as much of @src as fits, keeping @dst terminated. */
+static void append(char *dst, size_t cap, const char *src)
+{
+	size_t used = strlen(dst), n = strlen(src);
+
+	if (n > cap - 1 - used)
+		n = cap - 1 - used;
+	memcpy(dst + used, src, n);
+	dst[used + n] = '\0';
+}
+
+static int try(struct pack_source *s, enum pack_origin o, const char *path,
+	       const struct pack_identity *want)
+{
+	char why[PACK_REASON_MAX + PATH_MAX];
+	size_t used;
+
+	if (pack_source_check(path, want, why, sizeof(why)) == 0) {
+		s->origin = o;
+		snprintf(s->path, sizeof(s->path), "%s", path);
+		return 1;
+	}
+	used = strlen(s->skipped);
+	append(s->skipped, sizeof(s->skipped), used ? "; " : "");
+	append(s->skipped, sizeof(s->skipped), pack_origin_name(o));
+	append(s->skipped, sizeof(s->skipped), ": ");
+	append(s->skipped, sizeof(s->skipped), why);
+	return 0;
+}
+
+int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *app_dir)
+{
+	const char *env = getenv("KNEXT_PACK");
+	char path[PATH_MAX];
+
+	memset(s, 0, sizeof(*s));
+	if (env && *env && try(s, PACK_ORIGIN_EXPLICIT, env, want))
+		return 0;
+	env = getenv("KNEXT_CACHE_DIR");
+	if (!env || !*env)
+		env = KNEXT_DEFAULT_CACHE_DIR;
+	if (snprintf(path, sizeof(path), "%s/%s", env, PACK_PVC_NAME) < (int)sizeof(path) &&
+	    try(s, PACK_ORIGIN_PVC, path, want))
+		return 0;
+	if (!app_dir)
+		app_dir = getenv("KNEXT_APP_DIR");
+	if (!app_dir || !*app_dir)
+		app_dir = KNEXT_DEFAULT_APP_DIR;
+	if (snprintf(path, sizeof(path), "%s/%s", app_dir, KNEXT_DEFAULT_BAKED_PACK) <
+		    (int)sizeof(path) &&
+	    try(s, PACK_ORIGIN_IMAGE, path, want))
+		return 0;
+	s->origin = PACK_ORIGIN_NONE;
+	return 0;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pack writer and atomic write-back. Format in cachefs/FORMAT.md.
+ */
+#ifndef KNEXT_CACHEFS_WRITER_H
+#define KNEXT_CACHEFS_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pack.h"
+
+#define PACK_LEVEL_BAKED 19 /* packs baked at image build time */
+#define PACK_LEVEL_WRITEBACK 3 /* write-back at run time, on the serving pod */
+
+struct pack_wentry;
+
+/**
+ * struct pack_writer - entries collected for one pack.
+ * @id:          identity written to the header
+ * @level:       zstd level
+ * @frame_target: raw bytes per frame the writer aims at
+ * @created_ms:  creation time written to the header (set by init, may be overridden)
+ * @entries:     collected entries (private)
+ * @count:       number of entries
+ * @raw_bytes:   sum of entry sizes
+ * @out:         the encoded pack once built (private)
+ * @out_len:     bytes of @out
+ */
+struct pack_writer {
+	struct pack_identity id;
+	int level;
+	size_t frame_target;
+	uint64_t created_ms;
+	struct pack_wentry *entries;
+	size_t count;
+	size_t cap;
+	uint64_t raw_bytes;
+	uint64_t strings_bytes;
+	uint8_t *out;
+	size_t out_len;
+};
+
+/**
+ * pack_writer_init() - start an empty pack.
+ * @w:     caller-allocated state
+ * @id:    identity for the header (copied)
+ * @level: zstd level (PACK_LEVEL_BAKED, PACK_LEVEL_WRITEBACK or any zstd level)
+ *
+ * Return: 0 or -EINVAL.
+ */
+int pack_writer_init(struct pack_writer *w, const struct pack_identity *id, int level);
+
+/**
+ * pack_writer_add() - add one entry; the data is copied.
+ * @w:    state
+ * @kind: enum pack_kind
+ * @key:  path relative to the app, NUL-terminated
+ * @hash: XXH3-64 of the module source (of the file itself for NCC files)
+ * @data: entry bytes
+ * @len:  bytes of @data
+ *
+ * Return: 0, -EINVAL for a bad kind or unsafe path, -EFBIG past the format's limits, -ENOMEM.
+ */
+int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint64_t hash,
+		    const void *data, size_t len);
+
+/**
+ * pack_writer_build() - compress and lay out the pack in memory (done once; later adds rebuild).
+ * @w: state
+ *
+ * Frames are compressed on two threads.
+ *
+ * Return: 0, -ENOMEM or -EIO (zstd failure).
+ */
+int pack_writer_build(struct pack_writer *w);
+
+/**
+ * pack_writer_size() - size of the encoded pack, building it if needed.
+ * @w: state
+ *
+ * Return: bytes, or -errno.
+ */
+ssize_t pack_writer_size(struct pack_writer *w);
+
+/**
+ * pack_writer_write() - write the encoded pack to @fd at its current position.
+ * @w:  state
+ * @fd: a writable file descriptor
+ *
+ * Return: 0 or -errno (-ENOSPC, -EIO, ...). Does not fsync.
+ */
+int pack_writer_write(struct pack_writer *w, int fd);
+
+/**
+ * pack_writer_close() - free everything; idempotent.
+ * @w: state
+ */
+void pack_writer_close(struct pack_writer *w);
+
+/**
+ * pack_writeback() - replace @dir/@name atomically with the writer's pack.
+ * @dir:       target directory (the PVC mount)
+ * @name:      pack file name inside @dir
+ * @w:         the entries
+ * @max_bytes: size budget; 0 = $KNEXT_CACHE_MAX_BYTES or KNEXT_DEFAULT_CACHE_MAX_BYTES
+ * @reason:    receives a sentence on failure, may be NULL
+ * @reason_len: bytes of @reason
+ *
+ * Takes flock(LOCK_EX|LOCK_NB) on @dir/.@name.lock (busy: -EBUSY, someone else writes), writes a
+ * temporary file in @dir, fsyncs it, renames it over @name and fsyncs @dir. On any failure the
+ * temporary file is removed and the old pack is left as it was.
+ *
+ * Return: 0, -EBUSY, -EFBIG (over budget) or -errno of the failing call.
+ */
+int pack_writeback(const char *dir, const char *name, struct pack_writer *w, uint64_t max_bytes,
+		   char *reason, size_t reason_len);
+
+#endif

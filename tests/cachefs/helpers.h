@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers of the cachefs tests: sample packs, files, temp dirs. */
+#ifndef KNEXT_TESTS_CACHEFS_HELPERS_H
+#define KNEXT_TESTS_CACHEFS_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pack.h"
+#include "writer.h"
+
+extern const struct pack_identity test_id;
+
+/* Entry i of the sample set: path, content hash and deterministic, compressible data. */
+void sample_entry(unsigned seed, unsigned i, char *path, size_t path_len, uint64_t *hash,
+		  uint8_t **data, size_t *len);
+
+/* A writer holding @n sample entries of @seed (mixed kinds). */
+void sample_writer(struct pack_writer *w, unsigned seed, unsigned n, int level);
+
+/* The encoded bytes of a sample pack (malloc'd). */
+uint8_t *sample_pack(unsigned seed, unsigned n, size_t *len);
+
+/* A fresh directory under /tmp; returns a static-lifetime malloc'd path. */
+char *test_tmpdir(const char *tag);
+
+int write_file(const char *path, const void *buf, size_t len);
+uint8_t *slurp(const char *path, size_t *len);
+void rm_rf(const char *path);
+
+#endif

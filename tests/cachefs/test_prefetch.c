@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Prefetch: io_uring and forced pread give the same sealed memfd; seccomp-blocked io_uring falls
+ * back; damaged or foreign packs yield no memfd at all.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <liburing.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "packmem.h"
+#include "prefetch.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = test_tmpdir("prefetch");
+}
+
+static void teardown(void)
+{
+	rm_rf(dir);
+	free(dir);
+}
+
+static char *make_pack(unsigned seed, unsigned n, const char *name)
+{
+	char *path = malloc(512);
+	size_t len;
+	uint8_t *b = sample_pack(seed, n, &len);
+
+	snprintf(path, 512, "%s/%s", dir, name);
+	cr_assert_eq(write_file(path, b, len), 0);
+	free(b);
+	return path;
+}
+
+static int uring_works(void)
+{
+	struct io_uring r;
+
+	if (io_uring_queue_init(2, &r, 0))
+		return 0;
+	io_uring_queue_exit(&r);
+	return 1;
+}
+
+/* Maps the memfd and checks seals and every entry; returns the number of entries checked. */
+static unsigned check_memfd(struct prefetch *p, unsigned seed, unsigned n)
+{
+	int seals = fcntl(p->memfd, F_GET_SEALS);
+	const uint8_t *m;
+	unsigned i;
+
+	cr_assert_eq(seals, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	cr_assert_eq(ftruncate(p->memfd, 0), -1, "sealed memfd shrank");
+	cr_assert_eq(mmap(NULL, p->size, PROT_WRITE, MAP_SHARED, p->memfd, 0), MAP_FAILED);
+	m = mmap(NULL, p->size, PROT_READ, MAP_SHARED, p->memfd, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	for (i = 0; i < n; i++) {
+		char path[128];
+		uint64_t h;
+		uint8_t *d;
+		size_t dl, gl;
+		const void *got;
+
+		sample_entry(seed, i, path, sizeof(path), &h, &d, &dl);
+		cr_assert_eq(packmem_find(m, p->size, 1 + i % 4, path, strlen(path), h, &got, &gl),
+			     0, "entry %u missing", i);
+		cr_assert_eq(gl, dl);
+		cr_assert_eq(memcmp(got, d, dl), 0, "entry %u differs", i);
+		free(d);
+	}
+	munmap((void *)m, p->size);
+	return i;
+}
+
+TestSuite(prefetch, .init = setup, .fini = teardown);
+
+Test(prefetch, io_uring_into_sealed_memfd)
+{
+	char *path = make_pack(11, 400, "a.pack");
+	struct prefetch p;
+
+	cr_assert_eq(prefetch_start(&p, path, NULL), 0);
+	cr_assert_eq(prefetch_wait(&p), 0, "%s", p.reason);
+	cr_assert_eq(p.used_fallback, !uring_works(), "%s", p.fallback_reason);
+	cr_assert_eq(p.entry_count, 400);
+	check_memfd(&p, 11, 400);
+	prefetch_close(&p);
+	prefetch_close(&p);
+	cr_assert_eq(p.memfd, -1);
+	free(path);
+}
+
+Test(prefetch, small_reads_and_window)
+{
+	char *path = make_pack(12, 3000, "b.pack");
+	struct prefetch_opts o = { .chunk_size = 4096, .depth = 3 };
+	struct prefetch p;
+
+	cr_assert_eq(prefetch_run_sync(&p, path, &o), 0, "%s", p.reason);
+	check_memfd(&p, 12, 3000);
+	prefetch_close(&p);
+	o.force_pread = 1;
+	o.chunk_size = 8192;
+	cr_assert_eq(prefetch_run_sync(&p, path, &o), 0, "%s", p.reason);
+	cr_assert_eq(p.used_fallback, 1);
+	check_memfd(&p, 12, 3000);
+	prefetch_close(&p);
+	free(path);
+}
+
+Test(prefetch, forced_pread_by_env)
+{
+	char *path = make_pack(13, 300, "c.pack");
+	struct prefetch p;
+
+	setenv("KNEXT_IO", "pread", 1);
+	cr_assert_eq(prefetch_run_sync(&p, path, NULL), 0, "%s", p.reason);
+	unsetenv("KNEXT_IO");
+	cr_assert_eq(p.used_fallback, 1);
+	cr_assert_str_eq(p.fallback_reason, "KNEXT_IO=pread");
+	check_memfd(&p, 13, 300);
+	prefetch_close(&p);
+	free(path);
+}
+
+/* Makes io_uring_setup fail with EPERM, as Docker's and containerd's default profiles do. */
+static int block_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+Test(prefetch, seccomp_blocked_io_uring_falls_back)
+{
+	char *path = make_pack(14, 300, "d.pack");
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct prefetch p;
+		struct io_uring r;
+
+		if (block_io_uring())
+			_exit(10);
+		if (io_uring_queue_init(2, &r, 0) != -EPERM)
+			_exit(11);
+		if (prefetch_run_sync(&p, path, NULL))
+			_exit(12);
+		if (!p.used_fallback || !strstr(p.fallback_reason, "io_uring_queue_init"))
+			_exit(13);
+		check_memfd(&p, 14, 300);
+		prefetch_close(&p);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status), "child died");
+	cr_assert_eq(WEXITSTATUS(status), 0, "child failed with %d", WEXITSTATUS(status));
+	free(path);
+}
+
+static void expect_failure(const char *path, const struct prefetch_opts *o, int err)
+{
+	struct prefetch p;
+	int got = prefetch_run_sync(&p, path, o);
+
+	cr_assert_eq(got, err, "got %d (%s), want %d", got, p.reason, err);
+	cr_assert_eq(p.memfd, -1, "a bad pack left a memfd");
+	cr_assert_neq(p.reason[0], '\0');
+	prefetch_close(&p);
+}
+
+Test(prefetch, damaged_packs_are_never_used)
+{
+	char *path = make_pack(15, 400, "e.pack");
+	struct prefetch_opts o = { .chunk_size = 4096 };
+	size_t len, cut;
+	uint8_t *b = slurp(path, &len);
+	struct pack p;
+	uint32_t i;
+
+	cr_assert_eq(pack_open_mem(&p, b, len), 0);
+	expect_failure("/nonexistent/x.pack", NULL, -ENOENT);
+	/* Truncated in the metadata, in the payload, in the trailer. */
+	for (cut = 100; cut < len; cut += len / 7) {
+		write_file(path, b, cut);
+		expect_failure(path, &o, -EBADMSG);
+	}
+	write_file(path, b, len - 1);
+	expect_failure(path, &o, -EBADMSG);
+	/* A flipped bit in each frame, and in the trailer. */
+	for (i = 0; i < p.frame_count; i++) {
+		struct pack_frame f;
+
+		pack_frame_get(&p, i, &f);
+		b[f.file_offset + f.comp_size / 2] ^= 0x10;
+		write_file(path, b, len);
+		expect_failure(path, &o, -EBADMSG);
+		b[f.file_offset + f.comp_size / 2] ^= 0x10;
+	}
+	b[len - 3] ^= 1;
+	write_file(path, b, len);
+	expect_failure(path, &o, -EBADMSG);
+	b[len - 3] ^= 1;
+	write_file(path, b, len);
+	{
+		struct pack_identity other = test_id;
+		struct prefetch_opts w = { .want = &other };
+		struct prefetch ok;
+
+		strcpy(other.build_id, "next-build");
+		expect_failure(path, &w, -ESTALE);
+		w.want = &test_id;
+		cr_assert_eq(prefetch_run_sync(&ok, path, &w), 0, "%s", ok.reason);
+		prefetch_close(&ok);
+	}
+	free(b);
+	free(path);
+}
