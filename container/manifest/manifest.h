@@ -12,6 +12,7 @@
 #ifndef KNEXT_MANIFEST_H
 #define KNEXT_MANIFEST_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,8 +29,8 @@
 /* Label naming the NextApp a Service was rendered from. */
 #define MANIFEST_APP_LABEL "knext.dev/app"
 
-/* Value of an optional integer field that was not given. */
-#define NEXTAPP_UNSET (-1)
+/* Value of an optional integer field that was not given (outside every valid or parsed range). */
+#define NEXTAPP_UNSET INT_MIN
 
 #define MANIFEST_MAX_ERRORS 32
 #define MANIFEST_PATH_MAX 128

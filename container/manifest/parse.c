@@ -306,6 +306,7 @@ static bool scaling_cb(struct parser *p, const char *key, struct fy_node *v, con
 struct env_item {
 	char *name;
 	char *value;
+	bool has_name;
 };
 
 static bool env_item_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
@@ -313,12 +314,14 @@ static bool env_item_cb(struct parser *p, const char *key, struct fy_node *v, co
 {
 	struct env_item *e = ctx;
 
-	if (!strcmp(key, "name"))
+	if (!strcmp(key, "name")) {
+		e->has_name = !is_null(v);
 		get_str(p, v, path, &e->name);
-	else if (!strcmp(key, "value"))
+	} else if (!strcmp(key, "value")) {
 		get_str(p, v, path, &e->value);
-	else
+	} else {
 		return false;
+	}
 	return true;
 }
 
@@ -337,7 +340,7 @@ static void parse_env(struct parser *p, struct fy_node *n, const char *path)
 		return;
 	}
 	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-		struct env_item e = { NULL, NULL };
+		struct env_item e = { NULL, NULL, false };
 
 		mf_pathf(sub, sizeof(sub), "%s[%zu]", path, i++);
 		walk_map(p, item, sub, env_item_cb, &e);
@@ -345,7 +348,7 @@ static void parse_env(struct parser *p, struct fy_node *n, const char *path)
 			char f[MANIFEST_PATH_MAX];
 
 			mf_pathf(f, sizeof(f), "%s.name", sub);
-			if (fy_node_get_type(item) == FYNT_MAPPING)
+			if (fy_node_get_type(item) == FYNT_MAPPING && !e.has_name)
 				manifest_errors_add(p->errs, f, "is required");
 			free(e.value);
 			continue;
