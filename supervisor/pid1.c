@@ -24,9 +24,21 @@ static const char *const libnode_js_files[] = {
 	"/usr/share/nodejs/undici/undici-fetch.js",
 };
 
+/* knext-node exiting 127 before it reported libnode loaded is the dynamic loader failing. */
+static bool libnode_failed(const struct pid1 *p)
+{
+	int st = p->reaper.main_status;
+
+	return p->cfg->mode == CONFIG_MODE_EMBEDDED && WIFEXITED(st) && WEXITSTATUS(st) == 127 &&
+	       !p->state.phase_ns[PROBE_PHASE_LIBNODE_LOADED];
+}
+
 static void finish(struct pid1 *p)
 {
-	p->exit_code = p->reaper.main_done ? config_exit_code(p->cfg, p->reaper.main_status) : 1;
+	if (!p->reaper.main_done || libnode_failed(p))
+		p->exit_code = 1;
+	else
+		p->exit_code = config_exit_code(p->cfg, p->reaper.main_status);
 	uv_stop(&p->loop);
 }
 
@@ -81,8 +93,7 @@ static void on_sigchld(struct pid1 *p)
 		else
 			log_event(LOG_INFO, "exit", "\"pid\":%d,\"code\":%d", p->reaper.main_pid,
 				  WEXITSTATUS(st));
-		if (p->cfg->mode == CONFIG_MODE_EMBEDDED && WIFEXITED(st) &&
-		    WEXITSTATUS(st) == 127 && !p->state.phase_ns[PROBE_PHASE_LIBNODE_LOADED])
+		if (libnode_failed(p))
 			log_event(
 				LOG_ERROR, "libnode",
 				"\"msg\":\"knext-node could not start: libnode.so.108 or a library it "

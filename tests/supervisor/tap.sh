@@ -1,0 +1,33 @@
+# Minimal TAP helpers for the shell integration suites. Source it, call plan N, then ok/not_ok or
+# check "name" cmd..., and finish with done_testing.
+_tap_n=0
+_tap_fail=0
+
+plan() { echo "1..$1"; }
+
+ok() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1"
+}
+
+not_ok() {
+	_tap_n=$((_tap_n + 1))
+	_tap_fail=$((_tap_fail + 1))
+	echo "not ok $_tap_n - $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+}
+
+skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP $2"
+}
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$(printf '%s' "$out" | tail -5)"; fi
+}
+
+done_testing() { [ "$_tap_fail" -eq 0 ]; }
