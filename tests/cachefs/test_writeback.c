@@ -234,24 +234,33 @@ Test(writeback, read_only_volume_keeps_the_old_pack)
 	cr_assert_eq(rc, 0, "child check %d failed", rc);
 }
 
-/* One writer: 100 write-backs of alternating content; exit code = number that succeeded. */
+/*
+ * One writer: 100 successful write-backs of alternating content. A busy lock is the normal answer
+ * while another replica writes, so it retries; exit 0 when done, 1 on any other failure.
+ */
 static void writer_proc(int id)
 {
 	struct pack_writer w[2];
 	char reason[256];
-	int i, ok = 0;
+	int done = 0, busy = 0;
 
 	sample_writer(&w[0], 100 + id, 30 + id * 7, 1);
 	sample_writer(&w[1], 200 + id, 60 + id * 5, 1);
-	for (i = 0; i < 100; i++) {
-		int err = pack_writeback(dir, "cache.pack", &w[i & 1], 0, reason, sizeof(reason));
+	while (done < 100) {
+		int err = pack_writeback(dir, "cache.pack", &w[done & 1], 0, reason, sizeof(reason));
 
-		if (err == 0)
-			ok++;
-		else if (err != -EBUSY)
-			_exit(255);
+		if (err == 0) {
+			done++;
+		} else if (err == -EBUSY) {
+			busy++;
+			usleep(100);
+		} else {
+			fprintf(stderr, "writer %d: %s\n", id, reason);
+			_exit(1);
+		}
 	}
-	_exit(ok > 254 ? 254 : ok);
+	fprintf(stderr, "# writer %d: 100 write-backs, %d busy retries\n", id, busy);
+	_exit(0);
 }
 
 /* One reader: opens and fully verifies the pack until told to stop; exit 0 if never torn. */
@@ -281,7 +290,7 @@ Test(writeback, concurrent_writers_and_verifying_readers, .timeout = 120)
 	volatile int *shared =
 		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t writers[3], readers[2];
-	int i, status, total = 0;
+	int i, status;
 
 	cr_assert_eq(write_sample(dir, 1, 40, 1), 0);
 	for (i = 0; i < 2; i++) {
@@ -296,8 +305,7 @@ Test(writeback, concurrent_writers_and_verifying_readers, .timeout = 120)
 	}
 	for (i = 0; i < 3; i++) {
 		waitpid(writers[i], &status, 0);
-		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 255, "writer %d failed", i);
-		total += WEXITSTATUS(status);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d failed", i);
 	}
 	shared[0] = 1;
 	for (i = 0; i < 2; i++) {
@@ -305,8 +313,7 @@ Test(writeback, concurrent_writers_and_verifying_readers, .timeout = 120)
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			  "reader %d saw a torn or mixed pack", i);
 	}
-	cr_assert_gt(total, 0, "no write-back ever succeeded");
 	cr_assert_gt(shared[1], 0, "readers never read");
-	cr_log_info("%d of 300 write-backs went through, %d verified reads", total, shared[1]);
+	fprintf(stderr, "# 300 write-backs, %d verified reads, none torn\n", shared[1]);
 	cr_assert_eq(stray_files(dir), 0);
 }
