@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The configurations: prerequisites, preparation (warm caches, packs) and one run of each. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum kind { K_NODE, K_TINI_NODE, K_NODE22, K_NODE22_NCC, K_KNEXT, K_KNEXT_PACK, K_EXEC22_PACK };
+
+static const struct {
+	const char *name;
+	enum kind kind;
+	bool cold;
+} configs[] = {
+	{ "node", K_NODE, false },
+	{ "node:cold", K_NODE, true },
+	{ "tini+node", K_TINI_NODE, false },
+	{ "node22", K_NODE22, false },
+	{ "node22+ncc", K_NODE22_NCC, false },
+	{ "knext", K_KNEXT, false },
+	{ "knext+pack", K_KNEXT_PACK, false },
+	{ "knext+pack:cold", K_KNEXT_PACK, true },
+	{ "knext-exec22+pack", K_EXEC22_PACK, false },
+};
+
+#define NCONFIGS ((int)(sizeof(configs) / sizeof(configs[0])))
+
+/**
+ * bench_config_count() - how many configurations there are.
+ *
+ * Return: the count.
+ */
+int bench_config_count(void)
+{
+	return NCONFIGS;
+}
+
+/**
+ * bench_config_name() - a configuration's short name.
+ * @i: its index, 0 to bench_config_count() - 1
+ *
+ * Return: the name, or NULL for a bad index.
+ */
+const char *bench_config_name(int i)
+{
+	return i >= 0 && i < NCONFIGS ? configs[i].name : NULL;
+}
+
+/**
+ * bench_config_find() - look a configuration up by name.
+ * @name: its short name
+ *
+ * Return: its index, or -ENOENT.
+ */
+int bench_config_find(const char *name)
+{
+	for (int i = 0; i < NCONFIGS; i++)
+		if (!strcmp(configs[i].name, name))
+			return i;
+	return -ENOENT;
+}
+
+static char *job_str(struct bench_job *job, const char *fmt, ...)
+{
+	char *s = job->strings + job->used;
+	size_t left = sizeof(job->strings) - job->used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(s, left, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= left)
+		return NULL;
+	job->used += (size_t)n + 1;
+	return s;
+}
+
+static int job_argv(struct bench_job *job, const char *const *args)
+{
+	int n = 0;
+
+	for (; args[n]; n++) {
+		if (n >= BENCH_MAX_ARGS || !(job->argv[n] = job_str(job, "%s", args[n])))
+			return -E2BIG;
+	}
+	job->argv[n] = NULL;
+	return 0;
+}
+
+static int job_env(struct bench_job *job, const char *key, const char *value)
+{
+	int n = 0;
+
+	while (job->envp[n])
+		n++;
+	if (n >= BENCH_MAX_ENV || !(job->envp[n] = job_str(job, "%s=%s", key, value)))
+		return -E2BIG;
+	job->envp[n + 1] = NULL;
+	return n;
+}
+
+static void job_evict(struct bench_job *job, const char *path)
+{
+	if (path[0] && job->nevict < BENCH_MAX_EVICT)
+		job->evict[job->nevict++] = job_str(job, "%s", path);
+}
+
+static int not_ready(struct bench_job *job, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(job->reason, sizeof(job->reason), fmt, ap);
+	va_end(ap);
+	job->ready = false;
+	return -ENOENT;
+}
+
+static bool executable(const char *path)
+{
+	return path[0] && access(path, X_OK) == 0;
+}
+
+/* Last non-empty line of a command's output, for a reason. */
+static const char *last_line(char *out)
+{
+	char *end = out + strlen(out), *p;
+
+	while (end > out && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
+		*--end = '\0';
+	p = end;
+	while (p > out && p[-1] != '\n')
+		p--;
+	return *p ? p : "(no output)";
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[BENCH_PATH_LEN];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR)
+			n += count_files(path);
+		else
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Runs a knext-init subcommand; its exit code, or 128+ when it could not run. */
+static int knext_cmd(const struct bench_job *job, const char *const *args, int timeout_ms,
+		     char *out, size_t out_len)
+{
+	int code = 0;
+
+	if (bench_run_cmd((char *const *)args, job->envp, job->cwd, timeout_ms, &code, out,
+			  out_len) < 0)
+		return 255;
+	return code;
+}
+
+/* Makes (once per work directory) the pack knext-init's `cache warm` bakes for this app. */
+static int make_pack(struct bench_job *job, const struct bench_tools *t, const char *pack,
+		     bool exec22)
+{
+	const char *probe[] = { t->knext, "cache", "warm", "--help", NULL };
+	const char *warm[] = { t->knext,  "cache",     "warm", "--app",
+			       job->cwd,  "-o",	       pack,   exec22 ? "--" : NULL,
+			       t->node22, "server.js", NULL };
+	char out[4096];
+	struct stat st;
+	int code;
+
+	code = knext_cmd(job, probe, 10000, out, sizeof(out));
+	if (code)
+		return not_ready(job, "`knext-init cache warm --help` exits %d: %s", code,
+				 last_line(out));
+	if (stat(pack, &st) == 0 && st.st_size > 0)
+		return 0;
+	code = knext_cmd(job, warm, 300000, out, sizeof(out));
+	if (code)
+		return not_ready(job, "`knext-init cache warm` exits %d: %s", code, last_line(out));
+	if (stat(pack, &st) < 0 || st.st_size == 0)
+		return not_ready(job, "`knext-init cache warm` wrote no pack at %s", pack);
+	return 0;
+}
+
+static int prepare_node22_ncc(struct bench_job *job, const struct bench_tools *t, char *dir)
+{
+	struct bench_spec spec = { .argv = job->argv,
+				   .envp = job->envp,
+				   .cwd = job->cwd,
+				   .path = "/",
+				   .timeout_ms = t->timeout_ms };
+	char reason[BENCH_REASON_LEN];
+	int port;
+
+	mkdir(dir, 0755);
+	if (count_files(dir) > 0)
+		return 0;
+	if (bench_free_port(&port) < 0)
+		return not_ready(job, "no free port for the warm-up run");
+	spec.port = port;
+	snprintf(job->envp[job->port_env], 11, "PORT=%d", port);
+	/* Node writes its compile cache at exit, so the warm-up run ends with SIGTERM. */
+	if (bench_warm_server(&spec, 15000, reason, sizeof(reason)) < 0)
+		return not_ready(job, "warm-up run failed: %s", reason);
+	if (count_files(dir) == 0)
+		return not_ready(job, "node 22 wrote no compile cache into %s", dir);
+	return 0;
+}
+
+/**
+ * bench_job_prepare() - check a configuration's prerequisites on an app and prepare it.
+ * @job:     filled in; @job->ready false with @job->reason when it cannot run
+ * @config:  index of the configuration
+ * @app:     the app's short name
+ * @app_dir: the app's standalone directory (holding server.js)
+ * @tools:   the programs and the work directory
+ *
+ * Preparing may run the server: node22+ncc fills its NODE_COMPILE_CACHE directory, the pack
+ * configurations run `knext-init cache warm`. Results are kept in the work directory and
+ * reused by the next job that needs the same.
+ *
+ * Return: 0 when ready, -ENOENT when a prerequisite is missing, -EINVAL for a bad index.
+ */
+int bench_job_prepare(struct bench_job *job, int config, const char *app, const char *app_dir,
+		      const struct bench_tools *t)
+{
+	char path[BENCH_PATH_LEN], pack[BENCH_PATH_LEN];
+	enum kind k;
+
+	if (config < 0 || config >= NCONFIGS)
+		return -EINVAL;
+	memset(job, 0, sizeof(*job));
+	k = configs[config].kind;
+	job->config = configs[config].name;
+	job->cold = configs[config].cold;
+	job->ready = true;
+	snprintf(job->app, sizeof(job->app), "%s", app);
+	snprintf(job->cwd, sizeof(job->cwd), "%s", app_dir);
+
+	/* A clean, fixed environment: the same for every configuration but its own variables. */
+	job_env(job, "PATH", "/usr/local/bin:/usr/bin:/bin");
+	job_env(job, "HOME", t->home);
+	job_env(job, "HOSTNAME", "127.0.0.1");
+	job_env(job, "KNEXT_HOSTNAME", "127.0.0.1");
+	job_env(job, "NODE_ENV", "production");
+	job_env(job, "NEXT_TELEMETRY_DISABLED", "1");
+	job->port_env = job_env(job, "PORT", "00000");
+	job->probe_env = -1;
+
+	snprintf(path, sizeof(path), "%s/server.js", app_dir);
+	if (access(path, R_OK) < 0)
+		return not_ready(job, "app not built: %s missing", path);
+	job_evict(job, app_dir);
+
+	switch (k) {
+	case K_NODE:
+	case K_TINI_NODE:
+		if (!executable(t->node))
+			return not_ready(job, "no `node` on PATH");
+		if (k == K_TINI_NODE && !executable(t->tini))
+			return not_ready(job, "no `tini` on PATH (Debian package tini)");
+		if (k == K_TINI_NODE)
+			job_argv(job, (const char *[]){ t->tini, "-s", "--", t->node, "server.js",
+							NULL });
+		else
+			job_argv(job, (const char *[]){ t->node, "server.js", NULL });
+		job_evict(job, t->node);
+		return 0;
+	case K_NODE22:
+	case K_NODE22_NCC:
+		if (!executable(t->node22))
+			return not_ready(job, "official node 22 missing (npm ci in bench/)");
+		job_argv(job, (const char *[]){ t->node22, "server.js", NULL });
+		job_evict(job, t->node22);
+		if (k == K_NODE22)
+			return 0;
+		if (snprintf(path, sizeof(path), "%s/ncc-%s", t->workdir, app) >= (int)sizeof(path))
+			return not_ready(job, "work directory path too long");
+		job_env(job, "NODE_COMPILE_CACHE", path);
+		return prepare_node22_ncc(job, t, path);
+	case K_KNEXT:
+	case K_KNEXT_PACK:
+	case K_EXEC22_PACK:
+		if (!executable(t->knext))
+			return not_ready(job, "knext-init not built (%s)",
+					 t->knext[0] ? t->knext : "?");
+		job_env(job, "KNEXT_APP_DIR", app_dir);
+		job->probe_env = job_env(job, "KNEXT_PROBE_PORT", "00000");
+		job_evict(job, t->knext);
+		snprintf(path, sizeof(path), "%s", t->knext);
+		if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, "knext-init"))
+			strcpy(path + strlen(path) - 10, "knext-node");
+		if (executable(path))
+			job_evict(job, path);
+		job_evict(job, t->libnode);
+		break;
+	}
+	if (k == K_KNEXT) {
+		job_argv(job, (const char *[]){ t->knext, NULL });
+		return 0;
+	}
+	if (k == K_EXEC22_PACK) {
+		const char *probe[] = { t->knext, "--", "/bin/true", NULL };
+		char out[1024];
+		int code;
+
+		if (!executable(t->node22))
+			return not_ready(job, "official node 22 missing (npm ci in bench/)");
+		code = knext_cmd(job, probe, 10000, out, sizeof(out));
+		if (code)
+			return not_ready(job, "exec mode `knext-init -- /bin/true` exits %d: %s",
+					 code, last_line(out));
+	}
+	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
+		     k == K_EXEC22_PACK ? "-exec22" : "") >= (int)sizeof(pack))
+		return not_ready(job, "work directory path too long");
+	if (make_pack(job, t, pack, k == K_EXEC22_PACK) < 0)
+		return -ENOENT;
+	job_env(job, "KNEXT_PACK", pack);
+	job_evict(job, pack);
+	if (k == K_EXEC22_PACK)
+		job_argv(job, (const char *[]){ t->knext, "--", t->node22, "server.js", NULL });
+	else
+		job_argv(job, (const char *[]){ t->knext, NULL });
+	return 0;
+}
+
+/**
+ * bench_job_run() - one timed run of a prepared job on fresh ports.
+ * @job:        a ready job
+ * @out:        the run's figures
+ * @timeout_ms: to the first 200
+ * @path:       the HTTP path
+ * @reason:     filled on failure
+ * @reason_len: its size
+ *
+ * Return: 0 or -errno as bench_run_once().
+ */
+int bench_job_run(struct bench_job *job, struct bench_sample *out, int timeout_ms, const char *path,
+		  char *reason, size_t reason_len)
+{
+	struct bench_spec spec = { .argv = job->argv,
+				   .envp = job->envp,
+				   .cwd = job->cwd,
+				   .path = path,
+				   .timeout_ms = timeout_ms };
+	int port, probe;
+
+	if (bench_free_port(&port) < 0 || bench_free_port(&probe) < 0 || port == probe) {
+		snprintf(reason, reason_len, "no free port");
+		return -EADDRINUSE;
+	}
+	spec.port = port;
+	/* The slots were made 5 digits wide. */
+	snprintf(job->envp[job->port_env], 11, "PORT=%d", port);
+	if (job->probe_env >= 0)
+		snprintf(job->envp[job->probe_env], 23, "KNEXT_PROBE_PORT=%d", probe);
+	if (job->cold)
+		for (int i = 0; i < job->nevict; i++)
+			bench_evict_path(job->evict[i], NULL);
+	return bench_run_once(&spec, out, reason, reason_len);
+}

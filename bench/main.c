@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+/* knext-bench: the cold-start harness (bench/README.md). */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+	return bench_cli_main(argc, argv);
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+/* bench: statistics, knext-init's log, the phase split, eviction and the three outputs. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "report.h"
+
+Test(stats, odd_even_and_p90)
+{
+	const double odd[] = { 5, 1, 3 };
+	const double ten[] = { 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+	const double even[] = { 4, 1, 3, 2 };
+	struct bench_stats st;
+
+	cr_assert_eq(bench_stats_compute(odd, 3, &st), 0);
+	cr_assert_float_eq(st.median, 3, 1e-9);
+	cr_assert_float_eq(st.min, 1, 1e-9);
+	cr_assert_float_eq(st.max, 5, 1e-9);
+	cr_assert_float_eq(st.p90, 5, 1e-9);
+	cr_assert_eq(bench_stats_compute(even, 4, &st), 0);
+	cr_assert_float_eq(st.median, 2.5, 1e-9);
+	/* Nearest rank: the 9th of 10. */
+	cr_assert_eq(bench_stats_compute(ten, 10, &st), 0);
+	cr_assert_float_eq(st.p90, 9, 1e-9);
+	cr_assert_float_eq(st.median, 5.5, 1e-9);
+	cr_assert_eq(bench_stats_compute(ten, 1, &st), 0);
+	cr_assert_float_eq(st.p90, 10, 1e-9);
+	cr_assert_eq(bench_stats_compute(ten, 0, &st), -EINVAL);
+}
+
+static int parse(struct bench_log *log, const char *line)
+{
+	return bench_log_parse_line(log, line, strlen(line));
+}
+
+Test(log, events_phases_and_garbage)
+{
+	struct bench_log log = { 0 };
+
+	cr_assert_eq(parse(&log, "{\"ts_ms\":0.1,\"level\":\"info\",\"event\":\"exec\"}"), 0);
+	cr_assert_eq(
+		parse(&log, "{\"ts_ms\":1.5,\"level\":\"info\",\"event\":\"spawn\",\"pid\":7}"), 0);
+	cr_assert_eq(parse(&log, "{\"ts_ms\":40,\"event\":\"phase\",\"phase\":\"libnode_loaded\"}"),
+		     0);
+	cr_assert_eq(parse(&log, "{\"ts_ms\":99,\"event\":\"server_start\"}"), 0);
+	cr_assert_eq(parse(&log, "{\"ts_ms\":300,\"event\":\"server_listening\"}"), 0);
+	/* The first time counts. */
+	cr_assert_eq(parse(&log, "{\"ts_ms\":301,\"event\":\"listening\"}"), -ENOENT);
+	cr_assert_eq(parse(&log, "{\"ts_ms\":2,\"event\":\"reaped\"}"), -ENOENT);
+	cr_assert_eq(parse(&log, "   ▲ Next.js 15.5.29"), -EINVAL);
+	cr_assert_eq(parse(&log, "{\"event\":\"spawn\"}"), -EINVAL);
+	cr_assert_eq(parse(&log, "{\"ts_ms\":-1,\"event\":\"spawn\"}"), -EINVAL);
+	cr_assert_eq(parse(&log, "[1,2]"), -EINVAL);
+	cr_assert_eq(log.seen, 0x1fu);
+	cr_assert_float_eq(log.ts_ms[BENCH_EV_LIBNODE], 40, 1e-9);
+	cr_assert_float_eq(log.ts_ms[BENCH_EV_LISTENING], 300, 1e-9);
+}
+
+Test(phases, knext_split_adds_up)
+{
+	struct bench_log log = { .seen = 0x1f };
+	struct bench_phases ph;
+	double sum = 0;
+
+	log.ts_ms[BENCH_EV_SPAWN] = 2;
+	log.ts_ms[BENCH_EV_LIBNODE] = 40;
+	log.ts_ms[BENCH_EV_SERVER] = 100;
+	log.ts_ms[BENCH_EV_LISTENING] = 300;
+	bench_phases_split(&log, 450, 301, &ph);
+	cr_assert_eq(ph.n, 5);
+	cr_assert_str_eq(ph.name[0], "init");
+	cr_assert_str_eq(ph.name[1], "libnode");
+	cr_assert_str_eq(ph.name[2], "node boot");
+	cr_assert_str_eq(ph.name[3], "server start");
+	cr_assert_str_eq(ph.name[4], "first request");
+	cr_assert_float_eq(ph.ms[2], 60, 1e-9);
+	cr_assert_float_eq(ph.ms[4], 150, 1e-9);
+	for (int i = 0; i < ph.n; i++)
+		sum += ph.ms[i];
+	cr_assert_float_eq(sum, 450, 1e-9);
+}
+
+Test(phases, missing_events_and_clamping)
+{
+	struct bench_log none = { 0 }, odd = { 0 };
+	struct bench_phases ph;
+
+	bench_phases_split(&none, 500, 200, &ph);
+	cr_assert_eq(ph.n, 2);
+	cr_assert_str_eq(ph.name[0], "start");
+	cr_assert_float_eq(ph.ms[0], 200, 1e-9);
+	cr_assert_float_eq(ph.ms[1], 300, 1e-9);
+	/* Only spawn and a listening later than the 200 (clock skew): never negative. */
+	odd.seen = (1u << BENCH_EV_SPAWN) | (1u << BENCH_EV_LISTENING);
+	odd.ts_ms[BENCH_EV_SPAWN] = 5;
+	odd.ts_ms[BENCH_EV_LISTENING] = 700;
+	bench_phases_split(&odd, 500, 200, &ph);
+	cr_assert_eq(ph.n, 3);
+	cr_assert_float_eq(ph.ms[1], 495, 1e-9);
+	cr_assert_float_eq(ph.ms[2], 0, 1e-9);
+}
+
+Test(evict, tree_and_file)
+{
+	char dir[] = "/tmp/bench-evict-XXXXXX", path[128];
+	unsigned int n = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (int i = 0; i < 5; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs("some data for the page cache\n", f);
+		fclose(f);
+	}
+	cr_assert_eq(bench_evict_path(dir, &n), 0);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(bench_evict_path(path, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(bench_evict_path("/nonexistent/bench", &n), -ENOENT);
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void add_samples(struct bench_result *res, double base, int n, bool knext)
+{
+	for (int i = 0; i < n; i++) {
+		struct bench_sample s = { .total_ms = base + i,
+					  .listen_ms = base / 2,
+					  .cpu_ms = base * 1.1,
+					  .maxrss_kb = 100 * 1024 };
+		struct bench_log log = { 0 };
+
+		if (knext) {
+			log.seen = 0x1e;
+			log.ts_ms[BENCH_EV_SPAWN] = 1;
+			log.ts_ms[BENCH_EV_LIBNODE] = 10;
+			log.ts_ms[BENCH_EV_SERVER] = 50;
+			log.ts_ms[BENCH_EV_LISTENING] = base / 2;
+		}
+		bench_phases_split(&log, s.total_ms, s.listen_ms, &s.phases);
+		cr_assert_eq(bench_result_add_sample(res, &s), 0);
+	}
+}
+
+static void make_report(struct bench_report *r)
+{
+	struct bench_result *res;
+
+	bench_report_init(r, "quick", 3, "/");
+	bench_report_fact(r, "cores", "2");
+	bench_report_fact(r, "kernel", "6.1 <test>");
+	cr_assert_eq(bench_report_add(r, "small", "node", &res), 0);
+	res->ran = true;
+	add_samples(res, 400, 3, false);
+	cr_assert_eq(bench_report_add(r, "small", "knext", &res), 0);
+	res->ran = true;
+	add_samples(res, 200, 3, true);
+	cr_assert_eq(bench_report_add(r, "small", "knext+pack", &res), 0);
+	snprintf(res->reason, sizeof(res->reason), "`cache warm` exits 2 <none> & gone");
+}
+
+static char *render(struct bench_report *r, int (*fn)(const struct bench_report *, FILE *))
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fn(r, f), 0);
+	fclose(f);
+	return buf;
+}
+
+Test(report, summary_ratio_and_phases)
+{
+	struct bench_report r;
+	struct bench_summary sum;
+	double total = 0;
+
+	make_report(&r);
+	cr_assert_eq(bench_report_summary(&r, &r.results[1], &sum), 0);
+	cr_assert_float_eq(sum.total.median, 201, 1e-9);
+	cr_assert_float_eq(sum.ratio, 201.0 / 401.0, 1e-9);
+	cr_assert_eq(sum.nphases, 5);
+	for (int p = 0; p < sum.nphases; p++)
+		total += sum.phase_ms[p];
+	cr_assert_float_eq(total, 201, 1e-6);
+	cr_assert_float_eq(sum.rss_mb.median, 100, 1e-9);
+	cr_assert_eq(bench_report_summary(&r, &r.results[2], &sum), -ENODATA);
+	bench_report_close(&r);
+	bench_report_close(&r);
+}
+
+Test(report, markdown_rows)
+{
+	struct bench_report r;
+	char *md;
+
+	make_report(&r);
+	md = render(&r, bench_report_write_markdown);
+	cr_assert_not_null(strstr(md, "| cores | 2 |"));
+	cr_assert_not_null(strstr(md, "## App `small`"));
+	cr_assert_not_null(strstr(md, "| `node` | 3 | 401.0 | 402.0 | 400.0 | 402.0 | 1.00 |"));
+	cr_assert_not_null(strstr(md, "| `knext` | 3 | 201.0 |"));
+	cr_assert_not_null(strstr(md, "0.50"));
+	cr_assert_not_null(strstr(md, "libnode 9.0"));
+	cr_assert_not_null(strstr(md, "not run: `cache warm` exits 2 <none> & gone |"));
+	free(md);
+	bench_report_close(&r);
+}
+
+Test(report, json_document)
+{
+	struct bench_report r;
+	json_t *root, *results, *knext;
+	char *js;
+
+	make_report(&r);
+	js = render(&r, bench_report_write_json);
+	root = json_loads(js, 0, NULL);
+	cr_assert_not_null(root, "not JSON: %s", js);
+	cr_assert_str_eq(json_string_value(json_object_get(root, "mode")), "quick");
+	cr_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(root, "machine"), "cores")), "2");
+	results = json_object_get(root, "results");
+	cr_assert_eq(json_array_size(results), 3);
+	knext = json_array_get(results, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(knext, "config")), "knext");
+	cr_assert_eq(json_integer_value(json_object_get(knext, "runs")), 3);
+	cr_assert_float_eq(
+		json_real_value(json_object_get(json_object_get(knext, "total_ms"), "median")), 201,
+		1e-9);
+	cr_assert_eq(json_array_size(json_object_get(knext, "samples")), 3);
+	cr_assert_eq(json_array_size(json_object_get(knext, "phases")), 5);
+	cr_assert(json_is_false(json_object_get(json_array_get(results, 2), "ran")));
+	cr_assert_not_null(json_object_get(json_array_get(results, 2), "reason"));
+	json_decref(root);
+	free(js);
+	bench_report_close(&r);
+}
+
+Test(report, svg_chart)
+{
+	struct bench_report r;
+	char *svg;
+
+	make_report(&r);
+	svg = render(&r, bench_report_write_svg);
+	cr_assert_eq(strncmp(svg, "<?xml", 5), 0);
+	cr_assert_not_null(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+	cr_assert_not_null(strstr(svg, "</svg>\n"));
+	cr_assert_not_null(strstr(svg, ">node</text>"));
+	cr_assert_not_null(strstr(svg, ">knext</text>"));
+	cr_assert_not_null(strstr(svg, ">knext+pack</text>"));
+	/* Text is escaped; bars are drawn per phase. */
+	cr_assert_not_null(strstr(svg, "&lt;none&gt; &amp; gone"));
+	cr_assert_null(strstr(svg, "<none>"));
+	cr_assert_not_null(strstr(svg, "<title>knext / libnode"));
+	cr_assert_not_null(strstr(svg, "6.1 &lt;test&gt;"));
+	free(svg);
+	bench_report_close(&r);
+}
