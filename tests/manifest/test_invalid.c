@@ -138,6 +138,9 @@ static const struct bad matrix[] = {
 	{ "apiVersion: [\n", "(document)", "line " },
 	{ "{\"apiVersion\": \"knext.dev/v1alpha1\", ", "(document)", "line " },
 	{ "a: 1\na: 2\n", "(document)", "duplicate key" },
+	/* libfyaml 0.7 loops forever on this one: refused before it gets there */
+	{ "% x\x89y\n", "(document)", "not valid UTF-8 at byte 3" },
+	{ SPEC "  buildId: \"\xed\xa0\x80\"\n", "(document)", "not valid UTF-8" },
 	{ SPEC "  buildId: &b x\n  env:\n  - name: *b\n", "spec.env[0].name", "aliases" },
 };
 

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libFuzzer target for the NextApp parser: any input must be parsed or refused with errors,
+ * never crash or leak; whatever parses must render, and the render must pass the webhook
+ * checks and render identically a second time.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct manifest_errors errs;
+	struct nextapp app;
+	char *a = NULL, *b = NULL;
+	size_t la, lb;
+
+	manifest_errors_reset(&errs);
+	if (nextapp_parse(&app, (const char *)data, size, &errs) == 0) {
+		if (manifest_render(&app, NULL, MANIFEST_YAML, &a, &la) != 0)
+			abort();
+		if (manifest_render(&app, NULL, MANIFEST_YAML, &b, &lb) != 0 || la != lb ||
+		    memcmp(a, b, la))
+			abort();
+		if (manifest_check_service(a, la, NULL, NULL) != 0 &&
+		    app.cache.mode != NEXTAPP_CACHE_PVC)
+			abort();
+		free(a);
+		free(b);
+	} else if (errs.count == 0) {
+		abort(); /* a refusal always says why */
+	}
+	nextapp_close(&app);
+	/* The webhook checker reads outside input too. */
+	manifest_errors_reset(&errs);
+	manifest_check_service((const char *)data, size, NULL, &errs);
+	return 0;
+}

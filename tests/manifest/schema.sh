@@ -1,0 +1,119 @@
+#!/bin/sh
+# Integration test of `knext-init manifest` (through the manifest-cli driver): renders every
+# golden NextApp in YAML and JSON through the real CLI, validates each Service against the real
+# Knative Service schema (npm @kubernetes-models/knative, via validate.mjs), and checks the CLI's
+# exit codes and messages. Prints TAP.
+# usage: schema.sh MANIFEST_CLI
+set -u
+cli=$1
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+digest=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "1..0 # SKIP node and npm are needed for the Knative schema check"
+	exit 0
+fi
+if [ ! -d "$here/node_modules/@kubernetes-models/knative" ]; then
+	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) || {
+		echo "1..0 # SKIP npm ci failed: $(tail -1 "$tmp/npm.log")"
+		exit 0
+	}
+fi
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err" | head -20
+}
+# expect CODE NAME CMD...: the command exits with CODE
+expect() {
+	want=$1
+	name=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$name"; else
+		echo "exit $got, want $want" >>"$tmp/err"
+		not_ok "$name"
+	fi
+}
+
+# Renders through the CLI, both formats.
+for f in "$here"/golden/*.nextapp.*; do
+	base=$(basename "$f" | sed 's/\.nextapp\..*//')
+	extra=""
+	case $base in owner-*) extra="--owner-uid 0b7e4c1e-1111-4d2b-9c55-5e0f00c0ffee" ;; esac
+	for fmt in yaml json; do
+		# shellcheck disable=SC2086
+		expect 0 "render $base -o $fmt" "$cli" manifest -f "$f" -o $fmt $extra
+		cp "$tmp/out" "$tmp/$base.service.$fmt"
+	done
+done
+# A NextApp built from flags alone.
+expect 0 "render from flags" "$cli" manifest --name flags --namespace zones \
+	--image "registry.example/flags@sha256:$digest" --min-scale 1 --max-scale 5 --target 20 \
+	--concurrency 40 --timeout 120 --env NODE_ENV=production --env EMPTY= --build-id b7 \
+	--port 3000 --probe-port 9100 -o yaml
+cp "$tmp/out" "$tmp/flags.service.yaml"
+expect 0 "render pvc from flags" "$cli" manifest --name flagpvc \
+	--image "registry.example/flags@sha256:$digest" --cache pvc --claim pack --write-back \
+	--pvc-enabled --pvc-write-enabled -o json
+cp "$tmp/out" "$tmp/flagpvc.service.json"
+grep -q '"claimName": "pack"' "$tmp/flagpvc.service.json" && ok "pvc flags mount the claim" ||
+	not_ok "pvc flags mount the claim"
+
+# Every render against the Knative schema.
+for s in "$tmp"/*.service.*; do
+	if (cd "$here" && node validate.mjs "$s") >"$tmp/err" 2>&1; then
+		ok "knative schema: $(basename "$s")"
+	else
+		not_ok "knative schema: $(basename "$s")"
+	fi
+done
+
+# The goldens are what the CLI prints.
+for g in "$here"/golden/*.service.*; do
+	if cmp -s "$g" "$tmp/$(basename "$g")"; then ok "golden $(basename "$g")"; else
+		diff "$g" "$tmp/$(basename "$g")" >"$tmp/err"
+		not_ok "golden $(basename "$g")"
+	fi
+done
+
+# Unpinned images exit 1 and say how to pin.
+sed "s|registry.example/hello@sha256:$digest|registry.example/hello:latest|" \
+	"$here/golden/minimal.nextapp.yaml" >"$tmp/latest.yaml"
+expect 1 "latest image exits 1" "$cli" manifest -f "$tmp/latest.yaml"
+grep -q "spec.image: .*:latest" "$tmp/err" && grep -q "pin the image by digest" "$tmp/err" &&
+	ok "latest image message says how to pin" || not_ok "latest image message says how to pin"
+expect 1 "tag-only image exits 1" "$cli" manifest --name x --image registry.example/x:1.0
+grep -q "pinned only by a tag" "$tmp/err" && ok "tag-only message" || not_ok "tag-only message"
+expect 0 "--image overrides the file's tag" "$cli" manifest -f "$tmp/latest.yaml" \
+	--image "registry.example/hello@sha256:$digest"
+printf 'apiVersion: knext.dev/v1alpha1\nkind: NextApp\nmetadata: {name: a}\nspec:\n  image: r/a@sha256:%s\n  replicas: 2\n' \
+	"$digest" >"$tmp/unknown.yaml"
+expect 1 "unknown field exits 1" "$cli" manifest -f "$tmp/unknown.yaml"
+grep -q "spec.replicas: unknown field" "$tmp/err" && ok "unknown field named" ||
+	not_ok "unknown field named"
+expect 0 "reads stdin" sh -c "\"$cli\" manifest -f - -o json < \"$here/golden/minimal.nextapp.yaml\""
+node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$tmp/out" 2>"$tmp/err" &&
+	ok "-o json is JSON" || not_ok "-o json is JSON"
+expect 2 "bad -o exits 2" "$cli" manifest -f "$here/golden/minimal.nextapp.yaml" -o xml
+expect 2 "missing file exits 2" "$cli" manifest -f "$tmp/nope.yaml"
+expect 2 "no input exits 2" "$cli" manifest -o yaml
+expect 0 "--help" "$cli" manifest --help
+expect 1 "--check refuses a PVC on a stock cluster" "$cli" manifest \
+	--check "$here/golden/pvc-readonly.service.yaml"
+expect 0 "--check passes it with the PVC flag" "$cli" manifest \
+	--check "$here/golden/pvc-readonly.service.yaml" --pvc-enabled
+
+echo "1..$n"
+[ "$failed" = 0 ]
