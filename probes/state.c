@@ -16,7 +16,7 @@ static const char *const phase_names[PROBE_PHASE_COUNT] = {
 };
 
 static const char *const path_names[PROBE_PATH_COUNT] = {
-	[PROBE_PATH_READYZ] = "/readyz",   [PROBE_PATH_LIVEZ] = "/livez",
+	[PROBE_PATH_READYZ] = "/readyz",     [PROBE_PATH_LIVEZ] = "/livez",
 	[PROBE_PATH_STARTUPZ] = "/startupz", [PROBE_PATH_METRICS] = "/metrics",
 	[PROBE_PATH_OTHER] = "other",
 };
@@ -186,17 +186,19 @@ int probe_port_check(int probe_port, int app_port, char *why, size_t n)
 	}
 	if (probe_port == app_port) {
 		if (why && n)
-			snprintf(why, n,
-				 "probe port %d is the app port (PORT); pick another KNEXT_PROBE_PORT",
-				 probe_port);
+			snprintf(
+				why, n,
+				"probe port %d is the app port (PORT); pick another KNEXT_PROBE_PORT",
+				probe_port);
 		return -EADDRINUSE;
 	}
 	for (size_t i = 0; i < sizeof(knative_reserved) / sizeof(knative_reserved[0]); i++) {
 		if (probe_port == knative_reserved[i]) {
 			if (why && n)
-				snprintf(why, n,
-					 "probe port %d is reserved by Knative (8012 8013 8022 9090 9091 8008); pick another KNEXT_PROBE_PORT",
-					 probe_port);
+				snprintf(
+					why, n,
+					"probe port %d is reserved by Knative (8012 8013 8022 9090 9091 8008); pick another KNEXT_PROBE_PORT",
+					probe_port);
 			return -EADDRINUSE;
 		}
 	}
