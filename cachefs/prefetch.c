@@ -3,9 +3,11 @@
  * Prefetch. One I/O thread keeps a few large reads in flight (io_uring, or pread in a loop) into an
  * anonymous buffer the size of the file, tracks the prefix of the file that has arrived, parses the
  * metadata as soon as it is in, builds the memfd's index, and hands every frame whose bytes have all
- * arrived to two decoder threads. Decoders decompress straight into the memfd mapping and drop the
- * compressed pages behind them, and the reader stays at most a window ahead of the oldest frame not
- * yet decoded, so peak memory is the decompressed size plus a few MiB.
+ * arrived to two decoder threads. Each decoder decompresses a frame into its own small buffer, checks
+ * it and pwrite()s it into place in the memfd, then drops the compressed pages behind it; the reader
+ * stays at most a window ahead of the oldest frame not yet decoded. The memfd is never mapped here:
+ * mapping shmem pages one by one costs more than decoding them (measured on these machines), and an
+ * unmapped memfd does not count against PID 1's resident memory.
  */
 #include "prefetch.h"
 #include "format.h"
@@ -58,7 +60,7 @@ struct prefetch_run {
 	struct pack meta;
 	int have_meta;
 	struct packmem_layout layout;
-	uint8_t *mem;
+	uint64_t max_frame_raw;
 
 	/* Shared with the decoders, under lock. */
 	pthread_mutex_t lock;
@@ -110,15 +112,36 @@ static uint32_t chunk_len(const struct prefetch_run *r, uint32_t k)
 	return (uint32_t)((end > r->file_size ? r->file_size : end) - chunk_off(r, k));
 }
 
+/* pwrite() all of @buf at @off; sets errno on failure. */
+static int write_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
 static void *decode_cb(void *arg)
 {
 	struct prefetch_run *r = arg;
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *out = malloc(r->max_frame_raw ? r->max_frame_raw : 1);
 
-	if (!dc) {
-		run_fail(r, -ENOMEM, "out of memory for a zstd context");
-		return NULL;
+	if (!dc || !out) {
+		run_fail(r, -ENOMEM, "out of memory for a decoder");
+		goto out;
 	}
 	for (;;) {
 		struct pack_frame f;
@@ -144,15 +167,17 @@ static void *decode_cb(void *arg)
 			run_fail(r, -EBADMSG, "frame %u: compressed checksum mismatch", i);
 			break;
 		}
-		n = ZSTD_decompressDCtx(dc, r->mem + r->layout.data_offset + f.raw_offset,
-					f.raw_size, src, f.comp_size);
+		n = ZSTD_decompressDCtx(dc, out, f.raw_size, src, f.comp_size);
 		if (ZSTD_isError(n)) {
 			run_fail(r, -EBADMSG, "frame %u: zstd: %s", i, ZSTD_getErrorName(n));
 			break;
 		}
-		if (n != f.raw_size ||
-		    XXH3_64bits(r->mem + r->layout.data_offset + f.raw_offset, n) != f.raw_hash) {
+		if (n != f.raw_size || XXH3_64bits(out, n) != f.raw_hash) {
 			run_fail(r, -EBADMSG, "frame %u: raw checksum mismatch", i);
+			break;
+		}
+		if (write_all(r->p->memfd, out, n, r->layout.data_offset + f.raw_offset)) {
+			run_fail(r, -errno, "memfd write: %s", strerror(errno));
 			break;
 		}
 		/* Give back the compressed pages that hold only this frame's bytes. */
@@ -167,6 +192,8 @@ static void *decode_cb(void *arg)
 		pthread_cond_broadcast(&r->cond);
 		pthread_mutex_unlock(&r->lock);
 	}
+out:
+	free(out);
 	ZSTD_freeDCtx(dc);
 	return NULL;
 }
@@ -194,6 +221,7 @@ static int setup_memfd(struct prefetch_run *r)
 {
 	struct prefetch *p = r->p;
 	char why[PACK_REASON_MAX];
+	uint8_t *index;
 	int i, err;
 
 	if (r->have_want && pack_identity_match(&r->meta.id, &r->want, why, sizeof(why)))
@@ -205,15 +233,25 @@ static int setup_memfd(struct prefetch_run *r)
 		return run_fail(r, -errno, "memfd_create: %s", strerror(errno));
 	if (ftruncate(p->memfd, r->layout.total_size) < 0)
 		return run_fail(r, -errno, "memfd size: %s", strerror(errno));
-	r->mem = mmap(NULL, r->layout.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->memfd, 0);
-	if (r->mem == MAP_FAILED) {
-		r->mem = NULL;
-		return run_fail(r, -errno, "memfd mmap: %s", strerror(errno));
-	}
+	/* Header, hash table, records and paths: built in memory, written once. */
+	index = calloc(1, r->layout.data_offset);
 	r->decoded = calloc(r->meta.frame_count + 1, 1);
-	if (!r->decoded)
+	if (!index || !r->decoded) {
+		free(index);
 		return run_fail(r, -ENOMEM, "out of memory");
-	packmem_build_index(&r->meta, &r->layout, r->mem);
+	}
+	packmem_build_index(&r->meta, &r->layout, index);
+	err = write_all(p->memfd, index, r->layout.data_offset, 0) ? -errno : 0;
+	free(index);
+	if (err)
+		return run_fail(r, err, "memfd write: %s", strerror(-err));
+	for (i = 0; i < (int)r->meta.frame_count; i++) {
+		struct pack_frame f;
+
+		pack_frame_get(&r->meta, i, &f);
+		if (f.raw_size > r->max_frame_raw)
+			r->max_frame_raw = f.raw_size;
+	}
 	p->size = r->layout.total_size;
 	p->entry_count = r->meta.entry_count;
 	p->raw_size = r->meta.raw_size;
@@ -427,8 +465,6 @@ static int seal_memfd(struct prefetch_run *r)
 {
 	struct prefetch *p = r->p;
 
-	munmap(r->mem, r->layout.total_size);
-	r->mem = NULL;
 	if (fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
 	    0)
 		return run_fail(r, -errno, "memfd seal: %s", strerror(errno));
@@ -457,8 +493,6 @@ static void *io_cb(void *arg)
 		run_fail(r, err, "%s", r->meta.reason);
 	if (!err)
 		err = seal_memfd(r);
-	if (r->mem)
-		munmap(r->mem, r->layout.total_size);
 	if (r->use_uring)
 		io_uring_queue_exit(&r->ring);
 	if (r->buf)
@@ -469,7 +503,6 @@ static void *io_cb(void *arg)
 		close(p->memfd);
 		p->memfd = -1;
 	}
-	r->mem = NULL;
 	r->buf = NULL;
 	r->fd = -1;
 	p->result = err;

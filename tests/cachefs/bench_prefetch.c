@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,12 +57,19 @@ static int cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Peak RSS of this process image (VmHWM; ru_maxrss would carry the parent's over fork+exec). */
 static long maxrss_kb(void)
 {
-	struct rusage ru;
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
 
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -242,4 +244,26 @@ Test(prefetch, damaged_packs_are_never_used)
 	}
 	free(b);
 	free(path);
+}
+
+Test(prefetch, start_never_blocks_the_caller)
+{
+	char fifo[600];
+	struct prefetch p;
+	struct timespec t0, t1;
+	int fd;
+
+	/* Opening a FIFO blocks until a writer comes: the I/O thread waits, the caller must not. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0644), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(prefetch_start(&p, fifo, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 50);
+	usleep(20000);
+	fd = open(fifo, O_WRONLY);
+	close(fd);
+	cr_assert_eq(prefetch_wait(&p), -EBADMSG);
+	cr_assert(strstr(p.reason, "not a regular file"), "%s", p.reason);
+	prefetch_close(&p);
 }

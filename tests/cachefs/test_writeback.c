@@ -247,7 +247,8 @@ static void writer_proc(int id)
 	sample_writer(&w[0], 100 + id, 30 + id * 7, 1);
 	sample_writer(&w[1], 200 + id, 60 + id * 5, 1);
 	while (done < 100) {
-		int err = pack_writeback(dir, "cache.pack", &w[done & 1], 0, reason, sizeof(reason));
+		int err =
+			pack_writeback(dir, "cache.pack", &w[done & 1], 0, reason, sizeof(reason));
 
 		if (err == 0) {
 			done++;

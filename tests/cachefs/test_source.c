@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Start-up search order: KNEXT_PACK -> PVC pack matching this app and runtime -> pack baked in the
+ * image -> none (a cold start, not an error).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "format.h"
+#include "helpers.h"
+#include "source.h"
+
+static char *dir;
+static char pvc[600], appdir[600], explicit_pack[600];
+
+static char *at(const char *d, const char *name)
+{
+	static char buf[2][800];
+	static int k;
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", d, name);
+	return buf[k];
+}
+
+static void setup(void)
+{
+	dir = test_tmpdir("source");
+	snprintf(pvc, sizeof(pvc), "%s/pvc", dir);
+	snprintf(appdir, sizeof(appdir), "%s/app", dir);
+	snprintf(explicit_pack, sizeof(explicit_pack), "%s/explicit.pack", dir);
+	mkdir(pvc, 0755);
+	mkdir(appdir, 0755);
+	mkdir(at(appdir, ".knext"), 0755);
+	setenv("KNEXT_CACHE_DIR", pvc, 1);
+	setenv("KNEXT_APP_DIR", appdir, 1);
+	unsetenv("KNEXT_PACK");
+}
+
+static void teardown(void)
+{
+	unsetenv("KNEXT_CACHE_DIR");
+	unsetenv("KNEXT_APP_DIR");
+	unsetenv("KNEXT_PACK");
+	rm_rf(dir);
+	free(dir);
+}
+
+TestSuite(source, .init = setup, .fini = teardown);
+
+/* Writes a sample pack with @build_id to @path (truncated to @cut bytes when @cut is non-zero). */
+static void put_pack(const char *path, const char *build_id, size_t cut)
+{
+	struct pack_writer w;
+
+	sample_writer(&w, 50, 10, 1);
+	snprintf(w.id.build_id, sizeof(w.id.build_id), "%s", build_id);
+	cr_assert_eq(pack_writer_build(&w), 0);
+	cr_assert_eq(write_file(path, w.out, cut ? cut : w.out_len), 0);
+	pack_writer_close(&w);
+}
+
+Test(source, none_is_a_cold_start)
+{
+	struct pack_source s;
+
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_NONE);
+	cr_assert_str_eq(s.path, "");
+	cr_assert(strstr(s.skipped, "pvc:"), "%s", s.skipped);
+	cr_assert(strstr(s.skipped, "image:"), "%s", s.skipped);
+}
+
+Test(source, order_explicit_pvc_image)
+{
+	struct pack_source s;
+
+	put_pack(at(appdir, ".knext/cache.pack"), test_id.build_id, 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
+	cr_assert_str_eq(s.path, at(appdir, ".knext/cache.pack"));
+
+	put_pack(at(pvc, PACK_PVC_NAME), test_id.build_id, 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_PVC);
+	cr_assert_str_eq(s.skipped, "");
+
+	put_pack(explicit_pack, test_id.build_id, 0);
+	setenv("KNEXT_PACK", explicit_pack, 1);
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_EXPLICIT);
+	cr_assert_str_eq(s.path, explicit_pack);
+}
+
+Test(source, mismatched_and_damaged_packs_are_skipped)
+{
+	struct pack_source s;
+
+	put_pack(at(appdir, ".knext/cache.pack"), test_id.build_id, 0);
+	/* The PVC holds the pack of an older build of the app: skipped, the image's is used. */
+	put_pack(at(pvc, PACK_PVC_NAME), "older-build", 0);
+	put_pack(explicit_pack, test_id.build_id, 100);
+	setenv("KNEXT_PACK", explicit_pack, 1);
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
+	cr_assert(strstr(s.skipped, "explicit:"), "%s", s.skipped);
+	cr_assert(strstr(s.skipped, "BUILD_ID differs"), "%s", s.skipped);
+
+	/* A damaged header in the PVC pack is skipped too. */
+	put_pack(at(pvc, PACK_PVC_NAME), test_id.build_id, 0);
+	{
+		size_t len;
+		uint8_t *b = slurp(at(pvc, PACK_PVC_NAME), &len);
+
+		le32_put(b + PACK_HEADER_OFF + PH_VERSION, 9);
+		write_file(at(pvc, PACK_PVC_NAME), b, len);
+		free(b);
+	}
+	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
+	cr_assert(strstr(s.skipped, "version"), "%s", s.skipped);
+	cr_assert_str_eq(pack_origin_name(s.origin), "image");
+}
