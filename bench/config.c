@@ -127,19 +127,6 @@ static bool executable(const char *path)
 	return path[0] && access(path, X_OK) == 0;
 }
 
-/* Last non-empty line of a command's output, for a reason. */
-static const char *last_line(char *out)
-{
-	char *end = out + strlen(out), *p;
-
-	while (end > out && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
-		*--end = '\0';
-	p = end;
-	while (p > out && p[-1] != '\n')
-		p--;
-	return *p ? p : "(no output)";
-}
-
 static int count_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -163,14 +150,38 @@ static int count_files(const char *dir)
 	return n;
 }
 
-/* Runs a knext-init subcommand; its exit code, or 128+ when it could not run. */
-static int knext_cmd(const struct bench_job *job, const char *const *args, int timeout_ms,
-		     char *out, size_t out_len)
+/* First non-empty line of a command's output: where usage errors say what is wrong. */
+static const char *first_line(char *out)
 {
-	int code = 0;
+	char *p = out + strspn(out, "\n\r ");
 
-	if (bench_run_cmd((char *const *)args, job->envp, job->cwd, timeout_ms, &code, out,
-			  out_len) < 0)
+	p[strcspn(p, "\n\r")] = '\0';
+	return *p ? p : "(no output)";
+}
+
+/* The PORT= and KNEXT_PROBE_PORT= slots, set to ports that are free now. */
+static int job_ports(struct bench_job *job, int *port)
+{
+	int probe;
+
+	if (bench_free_port(port) < 0 || bench_free_port(&probe) < 0 || *port == probe)
+		return -EADDRINUSE;
+	/* The slots were made 5 digits wide. */
+	snprintf(job->envp[job->port_env], 11, "PORT=%d", *port);
+	if (job->probe_env >= 0)
+		snprintf(job->envp[job->probe_env], 23, "KNEXT_PROBE_PORT=%d", probe);
+	return 0;
+}
+
+/* Runs a knext-init subcommand; its exit code, or 255 when it could not run. */
+static int knext_cmd(struct bench_job *job, const char *const *args, int timeout_ms, char *out,
+		     size_t out_len)
+{
+	int code = 0, port;
+
+	out[0] = '\0';
+	if (job_ports(job, &port) < 0 || bench_run_cmd((char *const *)args, job->envp, job->cwd,
+						       timeout_ms, &code, out, out_len) < 0)
 		return 255;
 	return code;
 }
@@ -190,12 +201,13 @@ static int make_pack(struct bench_job *job, const struct bench_tools *t, const c
 	code = knext_cmd(job, probe, 10000, out, sizeof(out));
 	if (code)
 		return not_ready(job, "`knext-init cache warm --help` exits %d: %s", code,
-				 last_line(out));
+				 first_line(out));
 	if (stat(pack, &st) == 0 && st.st_size > 0)
 		return 0;
 	code = knext_cmd(job, warm, 300000, out, sizeof(out));
 	if (code)
-		return not_ready(job, "`knext-init cache warm` exits %d: %s", code, last_line(out));
+		return not_ready(job, "`knext-init cache warm` exits %d: %s", code,
+				 first_line(out));
 	if (stat(pack, &st) < 0 || st.st_size == 0)
 		return not_ready(job, "`knext-init cache warm` wrote no pack at %s", pack);
 	return 0;
@@ -214,10 +226,9 @@ static int prepare_node22_ncc(struct bench_job *job, const struct bench_tools *t
 	mkdir(dir, 0755);
 	if (count_files(dir) > 0)
 		return 0;
-	if (bench_free_port(&port) < 0)
+	if (job_ports(job, &port) < 0)
 		return not_ready(job, "no free port for the warm-up run");
 	spec.port = port;
-	snprintf(job->envp[job->port_env], 11, "PORT=%d", port);
 	/* Node writes its compile cache at exit, so the warm-up run ends with SIGTERM. */
 	if (bench_warm_server(&spec, 15000, reason, sizeof(reason)) < 0)
 		return not_ready(job, "warm-up run failed: %s", reason);
@@ -328,7 +339,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		code = knext_cmd(job, probe, 10000, out, sizeof(out));
 		if (code)
 			return not_ready(job, "exec mode `knext-init -- /bin/true` exits %d: %s",
-					 code, last_line(out));
+					 code, first_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
 		     k == K_EXEC22_PACK ? "-exec22" : "") >= (int)sizeof(pack))
@@ -363,17 +374,13 @@ int bench_job_run(struct bench_job *job, struct bench_sample *out, int timeout_m
 				   .cwd = job->cwd,
 				   .path = path,
 				   .timeout_ms = timeout_ms };
-	int port, probe;
+	int port;
 
-	if (bench_free_port(&port) < 0 || bench_free_port(&probe) < 0 || port == probe) {
+	if (job_ports(job, &port) < 0) {
 		snprintf(reason, reason_len, "no free port");
 		return -EADDRINUSE;
 	}
 	spec.port = port;
-	/* The slots were made 5 digits wide. */
-	snprintf(job->envp[job->port_env], 11, "PORT=%d", port);
-	if (job->probe_env >= 0)
-		snprintf(job->envp[job->probe_env], 23, "KNEXT_PROBE_PORT=%d", probe);
 	if (job->cold)
 		for (int i = 0; i < job->nevict; i++)
 			bench_evict_path(job->evict[i], NULL);

