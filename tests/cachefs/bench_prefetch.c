@@ -85,9 +85,14 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(argv[1], "prefetch") == 0) {
 		struct prefetch_opts o = { .force_pread = pread_only };
+		const char *chunk = getenv("BENCH_CHUNK"), *depth = getenv("BENCH_DEPTH");
 		struct prefetch p;
 		long rss0 = maxrss_kb();
 
+		if (chunk)
+			o.chunk_size = (uint32_t)strtoul(chunk, NULL, 0);
+		if (depth)
+			o.depth = (uint32_t)strtoul(depth, NULL, 0);
 		if (cold)
 			evict(argv[2]);
 		t0 = now_ms();

@@ -267,3 +267,26 @@ Test(prefetch, start_never_blocks_the_caller)
 	cr_assert(strstr(p.reason, "not a regular file"), "%s", p.reason);
 	prefetch_close(&p);
 }
+
+Test(prefetch, empty_pack)
+{
+	char path[600];
+	struct pack_writer w;
+	struct prefetch p;
+	const void *d;
+	size_t dl;
+	void *m;
+
+	pack_writer_init(&w, &test_id, 1);
+	cr_assert_eq(pack_writer_build(&w), 0);
+	snprintf(path, sizeof(path), "%s/empty.pack", dir);
+	cr_assert_eq(write_file(path, w.out, w.out_len), 0);
+	pack_writer_close(&w);
+	cr_assert_eq(prefetch_run_sync(&p, path, NULL), 0, "%s", p.reason);
+	cr_assert_eq(p.entry_count, 0);
+	m = mmap(NULL, p.size, PROT_READ, MAP_SHARED, p.memfd, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(packmem_find(m, p.size, 1, "a.js", 4, 0, &d, &dl), -ENOENT);
+	munmap(m, p.size);
+	prefetch_close(&p);
+}
