@@ -11,16 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 digest=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	echo "1..0 # SKIP node and npm are needed for the Knative schema check"
-	exit 0
-fi
-if [ ! -d "$here/node_modules/@kubernetes-models/knative" ]; then
-	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) || {
-		echo "1..0 # SKIP npm ci failed: $(tail -1 "$tmp/npm.log")"
-		exit 0
-	}
-fi
+# shellcheck source=npm-deps.sh
+. "$here/npm-deps.sh"
 
 n=0
 failed=0

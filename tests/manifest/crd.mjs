@@ -1,0 +1,136 @@
+// Tests the NextApp CRD (container/crd/nextapp.yaml) without an API server: its OpenAPI schema
+// (ajv) and every x-kubernetes-validations CEL rule (cel-js) are applied to the golden NextApps,
+// which must pass, and to invalid ones, which must fail; the CEL digest rule must agree with the
+// C library's image check (through the manifest CLI). Prints TAP.
+// usage: node crd.mjs MANIFEST_CLI
+import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Ajv from "ajv";
+import YAML from "yaml";
+import { evaluate } from "@marcbachmann/cel-js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = process.argv[2];
+const crd = YAML.parse(readFileSync(join(here, "../../container/crd/nextapp.yaml"), "utf8"));
+const digest = "0123456789abcdef".repeat(4);
+let n = 0, failed = 0;
+const ok = (cond, name, diag) => {
+  n++;
+  if (cond) console.log(`ok ${n} - ${name}`);
+  else {
+    failed++;
+    console.log(`not ok ${n} - ${name}`);
+    if (diag) for (const l of String(diag).split("\n")) console.log(`# ${l}`);
+  }
+};
+
+// The CRD's shape.
+const v = crd.spec.versions[0];
+ok(crd.apiVersion === "apiextensions.k8s.io/v1" && crd.kind === "CustomResourceDefinition",
+  "is an apiextensions.k8s.io/v1 CRD");
+ok(crd.metadata.name === `${crd.spec.names.plural}.${crd.spec.group}` &&
+  crd.spec.group === "knext.dev" && crd.spec.names.kind === "NextApp", "names knext.dev NextApp");
+ok(v.name === "v1alpha1" && v.served && v.storage, "serves and stores v1alpha1");
+ok(v.subresources && v.subresources.status && Object.keys(v.subresources.status).length === 0,
+  "has the status subresource");
+ok(v.additionalPrinterColumns.some((c) => c.jsonPath === ".status.conditions[?(@.type==\"Ready\")].status") &&
+  v.additionalPrinterColumns.some((c) => c.jsonPath === ".status.url"), "printer columns: Ready, URL");
+
+// Structural schema: every property has a type (or is int-or-string), like the API server wants.
+const untyped = [];
+(function walk(s, path) {
+  if (!s || typeof s !== "object") return;
+  if (!s.type && !s["x-kubernetes-int-or-string"]) untyped.push(path);
+  for (const [k, c] of Object.entries(s.properties || {})) walk(c, `${path}.${k}`);
+  if (s.items) walk(s.items, `${path}[]`);
+})(v.schema.openAPIV3Schema, "");
+ok(untyped.length === 0, "schema is structural (every node typed)", untyped.join(", "));
+
+// Converts YAML numbers to CEL ints.
+const toCel = (x) => Array.isArray(x) ? x.map(toCel)
+  : x && typeof x === "object" ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, toCel(y)]))
+  : Number.isInteger(x) ? BigInt(x) : x;
+
+// Applies every CEL rule at its node; returns the failed rules' messages.
+function celErrors(doc) {
+  const errs = [];
+  (function walk(s, val, path) {
+    if (val === undefined || !s) return;
+    for (const r of s["x-kubernetes-validations"] || []) {
+      let res;
+      try { res = evaluate(r.rule, { self: toCel(val) }); } catch (e) { res = `error: ${e.message}`; }
+      if (res !== true) errs.push(`${path}: ${r.message} (${res})`);
+    }
+    if (s.properties && val && typeof val === "object")
+      for (const [k, c] of Object.entries(s.properties)) walk(c, val[k], `${path}.${k}`);
+    if (s.items && Array.isArray(val)) val.forEach((e, i) => walk(s.items, e, `${path}[${i}]`));
+  })(v.schema.openAPIV3Schema, doc, "");
+  return errs;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
+const schema = JSON.parse(JSON.stringify(v.schema.openAPIV3Schema));
+// The API server rejects unknown fields (kubectl's strict field validation): so does this test.
+(function closed(s) {
+  if (s.properties) { s.additionalProperties = false; Object.values(s.properties).forEach(closed); }
+  if (s.items) closed(s.items);
+})(schema.properties.spec);
+const validate = ajv.compile(schema);
+const accepts = (doc) => {
+  const sch = validate(doc);
+  const cel = celErrors(doc);
+  return { ok: sch && cel.length === 0, why: [...(validate.errors || []).map((e) => `${e.instancePath} ${e.message}`), ...cel].join("; ") };
+};
+
+// Golden NextApps pass.
+for (const f of readdirSync(join(here, "golden")).filter((f) => f.includes(".nextapp."))) {
+  const doc = YAML.parse(readFileSync(join(here, "golden", f), "utf8"));
+  const r = accepts(doc);
+  ok(r.ok, `CRD accepts golden ${f}`, r.why);
+}
+
+// Invalid NextApps fail, each for the expected reason.
+const base = () => ({ apiVersion: "knext.dev/v1alpha1", kind: "NextApp", metadata: { name: "a" },
+  spec: { image: `registry.example/a@sha256:${digest}` } });
+const bad = [
+  ["latest image", (d) => { d.spec.image = "registry.example/a:latest"; }, /pinned by digest/],
+  ["tag-only image", (d) => { d.spec.image = "registry.example/a:1.0"; }, /pinned by digest/],
+  ["short digest", (d) => { d.spec.image = "a@sha256:abc"; }, /pinned by digest/],
+  ["missing image", (d) => { delete d.spec.image; }, /required property 'image'/],
+  ["reserved env", (d) => { d.spec.env = [{ name: "K_REVISION", value: "x" }]; }, /reserved by Knative/],
+  ["owned env", (d) => { d.spec.env = [{ name: "KNEXT_PROBE_PORT", value: "1" }]; }, /set from spec.probes.port/],
+  ["minScale > maxScale", (d) => { d.spec.scaling = { minScale: 3, maxScale: 2 }; }, /minScale must not exceed/],
+  ["readiness period 0 with timeout", (d) => { d.spec.probes = { readiness: { timeoutSeconds: 1 } }; }, /disallowed when periodSeconds is 0/],
+  ["pvc without claim", (d) => { d.spec.cache = { mode: "pvc" }; }, /claimName is required/],
+  ["reserved port", (d) => { d.spec.port = 9091; }, /reserved by Knative/],
+  ["probe port = app port", (d) => { d.spec.probes = { port: 8080 }; }, /must differ/],
+  ["unknown field", (d) => { d.spec.replicas = 2; }, /additional properties/],
+  ["timeout too long", (d) => { d.spec.timeoutSeconds = 900; }, /<= 600/],
+  ["write without pvc flag", (d) => { d.spec.clusterFeatures = { persistentVolumeWrite: true }; }, /persistentVolumeWrite needs/],
+];
+for (const [name, mut, want] of bad) {
+  const d = base();
+  mut(d);
+  const r = accepts(d);
+  ok(!r.ok && want.test(r.why), `CRD refuses ${name}`, r.ok ? "accepted" : r.why);
+}
+
+// The CRD's CEL digest rule and the library's check agree.
+const imageRule = v.schema.openAPIV3Schema.properties.spec.properties.image["x-kubernetes-validations"][0].rule;
+const images = [
+  `a@sha256:${digest}`, `registry.example:5000/team/app@sha256:${digest}`,
+  `registry.example/app:1.0@sha256:${digest}`, "a", "a:latest", "registry.example/a:1.0",
+  `a@sha256:${digest.toUpperCase()}`, `a@sha256:${digest}0`, `a@sha512:${digest}`,
+  `@sha256:${digest}`, `A@sha256:${digest}`, "a@sha256:", `a@sha256:${digest.slice(1)}`,
+];
+for (const img of images) {
+  const cel = evaluate(imageRule, { self: img }) === true;
+  const lib = spawnSync(cli, ["manifest", "--name", "x", "--image", img], { encoding: "utf8" });
+  ok(cel === (lib.status === 0), `CEL rule and library agree on ${img} (${cel ? "pinned" : "refused"})`,
+    `CEL ${cel}, library exit ${lib.status}: ${lib.stderr}`);
+}
+
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
