@@ -87,7 +87,7 @@ int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint6
 	    !pack_path_valid(key, path_len))
 		return -EINVAL;
 	if (len > UINT32_MAX || w->count >= PACK_MAX_ENTRIES ||
-	    w->raw_bytes + align16(len) > PACK_MAX_RAW / 2 || align16(len) > PACK_MAX_FRAME_RAW)
+	    w->raw_bytes + align16(len) > PACK_MAX_RAW || align16(len) > PACK_MAX_FRAME_RAW)
 		return -EFBIG;
 	if (w->count == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
