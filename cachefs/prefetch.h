@@ -17,8 +17,8 @@
  * struct prefetch_opts - optional knobs; a NULL opts means the defaults.
  * @want:        identity the pack must match (NULL: accept any)
  * @force_pread: 1 to skip io_uring, as KNEXT_IO=pread does
- * @chunk_size:  bytes per read (default 1 MiB)
- * @depth:       reads in flight (default 4)
+ * @chunk_size:  bytes per read (default 256 KiB)
+ * @depth:       reads in flight (default 16; never more than a 6 MiB window ahead of decoding)
  */
 struct prefetch_opts {
 	const struct pack_identity *want;
