@@ -227,8 +227,8 @@ static int watch(struct informer *inf, unsigned long *events)
 
 	pthread_mutex_lock(&inf->lock);
 	r = asprintf(&path,
-		     "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld",
-		     inf->path, inf->rv, inf->watch_timeout_s);
+		     "%s%cwatch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld",
+		     inf->path, strchr(inf->path, '?') ? '&' : '?', inf->rv, inf->watch_timeout_s);
 	pthread_mutex_unlock(&inf->lock);
 	if (r < 0)
 		return -ENOMEM;
