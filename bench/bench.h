@@ -60,6 +60,7 @@ struct bench_phases {
  * @listen_ms: spawn to the first accepted TCP connection
  * @cpu_ms:    user + system CPU time of every process of the tree, until it was killed
  * @maxrss_kb: the largest peak RSS of any process of the tree
+ * @harness_cpu_ms: CPU time the harness itself spent on the run (its retry loop), for fairness
  * @phases:    the phase split of @total_ms
  */
 struct bench_sample {
@@ -67,6 +68,7 @@ struct bench_sample {
 	double listen_ms;
 	double cpu_ms;
 	long maxrss_kb;
+	double harness_cpu_ms;
 	struct bench_phases phases;
 };
 

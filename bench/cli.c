@@ -455,6 +455,15 @@ int bench_cli_main(int argc, char **argv)
 	}
 	if (run_all(o, &r, jobs, njobs) < 0)
 		goto out_report;
+	{
+		double load[3];
+		char buf[64];
+
+		if (getloadavg(load, 3) == 3) {
+			snprintf(buf, sizeof(buf), "%.2f %.2f %.2f", load[0], load[1], load[2]);
+			bench_report_fact(&r, "load at end", buf);
+		}
+	}
 	for (size_t i = 0; i < r.n; i++)
 		measured += r.results[i].n > 0;
 	if (write_outputs(&r, o->out) == 0 && measured)

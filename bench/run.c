@@ -420,6 +420,14 @@ static long ctx_finish(struct run_ctx *c, int sig, int wait_ms)
 	return maxrss;
 }
 
+static double cpu_ms(const struct rusage *a, const struct rusage *b)
+{
+	return (double)(b->ru_utime.tv_sec - a->ru_utime.tv_sec) * 1e3 +
+	       (double)(b->ru_utime.tv_usec - a->ru_utime.tv_usec) / 1e3 +
+	       (double)(b->ru_stime.tv_sec - a->ru_stime.tv_sec) * 1e3 +
+	       (double)(b->ru_stime.tv_usec - a->ru_stime.tv_usec) / 1e3;
+}
+
 /**
  * bench_run_once() - time one start of a server to its first HTTP 200.
  * @spec:       what to start and where to ask
@@ -436,7 +444,7 @@ static long ctx_finish(struct run_ctx *c, int sig, int wait_ms)
 int bench_run_once(const struct bench_spec *spec, struct bench_sample *out, char *reason,
 		   size_t reason_len)
 {
-	struct rusage before, after;
+	struct rusage before, after, self0, self1;
 	struct run_ctx *c;
 	long maxrss;
 	int err;
@@ -446,6 +454,7 @@ int bench_run_once(const struct bench_spec *spec, struct bench_sample *out, char
 	if (!c)
 		return -ENOMEM;
 	getrusage(RUSAGE_CHILDREN, &before);
+	getrusage(RUSAGE_SELF, &self0);
 	err = ctx_start(c, spec);
 	if (err) {
 		snprintf(reason, reason_len, "fork: %s", strerror(-err));
@@ -453,16 +462,15 @@ int bench_run_once(const struct bench_spec *spec, struct bench_sample *out, char
 		return err;
 	}
 	err = ctx_wait_200(c, spec, reason, reason_len);
+	getrusage(RUSAGE_SELF, &self1);
 	maxrss = ctx_finish(c, SIGKILL, 0);
 	getrusage(RUSAGE_CHILDREN, &after);
 	if (!err) {
 		out->total_ms = c->total_ms;
 		out->listen_ms = c->listen_ms;
 		out->maxrss_kb = maxrss;
-		out->cpu_ms = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1e3 +
-			      (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e3 +
-			      (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e3 +
-			      (double)(after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e3;
+		out->cpu_ms = cpu_ms(&before, &after);
+		out->harness_cpu_ms = cpu_ms(&self0, &self1);
 		bench_phases_split(&c->log, out->total_ms, out->listen_ms, &out->phases);
 	}
 	free(c);
