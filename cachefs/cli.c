@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -30,68 +29,6 @@ static void usage(FILE *f)
 		   "       knext-init cache unpack PACK -o DIR\n"
 		   "       knext-init cache inspect PACK [--json]\n"
 		   "       knext-init cache verify PACK\n");
-}
-
-/* Files of the tree being packed, collected by nftw (which takes no user pointer). */
-static struct {
-	char **paths;
-	size_t n, cap;
-	size_t root_len;
-} walk;
-
-static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	char **n;
-
-	if (type != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
-	if (walk.n == walk.cap) {
-		walk.cap = walk.cap ? walk.cap * 2 : 256;
-		n = realloc(walk.paths, walk.cap * sizeof(*n));
-		if (!n)
-			return -1;
-		walk.paths = n;
-	}
-	walk.paths[walk.n] = strdup(path + walk.root_len + 1);
-	return walk.paths[walk.n++] ? 0 : -1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-	struct stat st;
-	ssize_t n;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out;
-	}
-	*data = malloc(st.st_size ? st.st_size : 1);
-	if (!*data) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, *data + got, st.st_size - got);
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			free(*data);
-			goto out;
-		}
-		got += n;
-	}
-	*len = got;
-out:
-	close(fd);
-	return err;
 }
 
 /* Writes the pack next to @out and renames it into place, so @out is never half written. */
@@ -133,9 +70,7 @@ static int cmd_pack(int argc, char **argv)
 	struct pack_writer w;
 	const char *out = NULL, *dir;
 	struct utsname u;
-	char path[PATH_MAX];
 	int level = PACK_LEVEL_BAKED, c, err, rc = 1;
-	size_t i;
 
 	uname(&u);
 	memcpy(id.arch, u.machine, strnlen(u.machine, sizeof(id.arch) - 1));
@@ -177,44 +112,20 @@ static int cmd_pack(int argc, char **argv)
 		fprintf(stderr, "cache pack: bad level %d\n", level);
 		return 2;
 	}
-	memset(&walk, 0, sizeof(walk));
-	walk.root_len = strlen(dir);
-	while (walk.root_len > 1 && dir[walk.root_len - 1] == '/')
-		walk.root_len--;
-	if (nftw(dir, walk_cb, 32, FTW_PHYS) != 0) {
-		fprintf(stderr, "cache pack: cannot walk %s: %s\n", dir, strerror(errno));
+	err = pack_writer_add_dir(&w, dir, PACK_KIND_NCC_FILE);
+	if (err) {
+		fprintf(stderr, "cache pack: %s: %s\n", dir, strerror(-err));
 		goto out;
-	}
-	qsort(walk.paths, walk.n, sizeof(*walk.paths), cmp_str);
-	for (i = 0; i < walk.n; i++) {
-		uint8_t *data = NULL;
-		size_t len = 0;
-
-		snprintf(path, sizeof(path), "%.*s/%s", (int)walk.root_len, dir, walk.paths[i]);
-		err = read_file(path, &data, &len);
-		if (!err) {
-			err = pack_writer_add(&w, PACK_KIND_NCC_FILE, walk.paths[i],
-					      packmem_hash64(data, len), data, len);
-			free(data);
-		}
-		if (err) {
-			fprintf(stderr, "cache pack: %s: %s\n", path, strerror(-err));
-			goto out;
-		}
 	}
 	err = write_pack_file(&w, out);
 	if (err) {
 		fprintf(stderr, "cache pack: writing %s: %s\n", out, strerror(-err));
 		goto out;
 	}
-	printf("packed %zu files (%llu bytes) into %s (%zu bytes)\n", walk.n,
+	printf("packed %zu files (%llu bytes) into %s (%zu bytes)\n", w.count,
 	       (unsigned long long)w.raw_bytes, out, w.out_len);
 	rc = 0;
 out:
-	for (i = 0; i < walk.n; i++)
-		free(walk.paths[i]);
-	free(walk.paths);
-	memset(&walk, 0, sizeof(walk));
 	pack_writer_close(&w);
 	return rc;
 }

@@ -67,6 +67,19 @@ int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint6
 		    const void *data, size_t len);
 
 /**
+ * pack_writer_add_dir() - add every regular file below @dir (directory mode).
+ * @w:    state
+ * @dir:  e.g. a Node >= 22 NODE_COMPILE_CACHE directory
+ * @kind: kind of every entry, normally PACK_KIND_NCC_FILE
+ *
+ * Keys are the paths relative to @dir, hashes the XXH3-64 of each file; files are added in path
+ * order and symbolic links are skipped.
+ *
+ * Return: 0 or -errno of the first failure.
+ */
+int pack_writer_add_dir(struct pack_writer *w, const char *dir, uint32_t kind);
+
+/**
  * pack_writer_build() - compress and lay out the pack in memory (done once; later adds rebuild).
  * @w: state
  *
