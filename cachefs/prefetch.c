@@ -203,23 +203,28 @@ out:
 	return NULL;
 }
 
-/* Offset below which reads may go: the oldest undecoded frame plus the window. */
+/*
+ * Offset below which reads may go: a window past the oldest frame not yet decoded, and at least
+ * that frame's end, or a frame larger than the window could never arrive.
+ */
 static uint64_t read_limit(struct prefetch_run *r)
 {
 	struct pack_frame f;
-	uint64_t low;
+	uint64_t limit;
 
 	if (!r->have_meta)
 		return r->contig + WINDOW;
 	pthread_mutex_lock(&r->lock);
 	if (r->low_frame >= r->meta.frame_count) {
-		low = r->file_size;
+		limit = r->file_size;
 	} else {
 		pack_frame_get(&r->meta, r->low_frame, &f);
-		low = f.file_offset;
+		limit = f.file_offset + f.comp_size;
+		if (limit < f.file_offset + WINDOW)
+			limit = f.file_offset + WINDOW;
 	}
 	pthread_mutex_unlock(&r->lock);
-	return low + WINDOW;
+	return limit;
 }
 
 static int setup_memfd(struct prefetch_run *r)

@@ -290,3 +290,52 @@ Test(prefetch, empty_pack)
 	munmap(m, p.size);
 	prefetch_close(&p);
 }
+
+Test(prefetch, frames_larger_than_the_read_window, .timeout = 60)
+{
+	char path[600];
+	struct pack_writer w;
+	struct prefetch p;
+	uint32_t s = 1;
+	uint8_t *big = malloc(9 << 20);
+	size_t i;
+
+	/* Incompressible: one 9 MiB frame stays larger than the 6 MiB read-ahead window. */
+	for (i = 0; i < (9u << 20); i++) {
+		s ^= s << 13;
+		s ^= s >> 17;
+		s ^= s << 5;
+		big[i] = (uint8_t)s;
+	}
+	pack_writer_init(&w, &test_id, 1);
+	w.frame_target = 32 << 20;
+	cr_assert_eq(pack_writer_add(&w, PACK_KIND_SOURCE, "big.js", 1, big, 9 << 20), 0);
+	cr_assert_eq(pack_writer_add(&w, PACK_KIND_SOURCE, "small.js", 2, "x", 1), 0);
+	cr_assert_eq(pack_writer_add(&w, PACK_KIND_SOURCE, "big2.js", 3, big, 8 << 20), 0);
+	snprintf(path, sizeof(path), "%s/big.pack", dir);
+	{
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		cr_assert_eq(pack_writer_write(&w, fd), 0);
+		close(fd);
+	}
+	pack_writer_close(&w);
+	for (i = 0; i < 2; i++) {
+		struct prefetch_opts o = { .force_pread = (int)i };
+		const void *d;
+		size_t dl;
+		void *m;
+
+		cr_assert_eq(prefetch_run_sync(&p, path, &o), 0, "%s", p.reason);
+		m = mmap(NULL, p.size, PROT_READ, MAP_SHARED, p.memfd, 0);
+		cr_assert_eq(packmem_find(m, p.size, PACK_KIND_SOURCE, "big.js", 6, 1, &d, &dl), 0);
+		cr_assert_eq(dl, 9u << 20);
+		cr_assert_eq(memcmp(d, big, dl), 0);
+		cr_assert_eq(packmem_find(m, p.size, PACK_KIND_SOURCE, "big2.js", 7, 3, &d, &dl),
+			     0);
+		cr_assert_eq(memcmp(d, big, dl), 0);
+		munmap(m, p.size);
+		prefetch_close(&p);
+	}
+	free(big);
+}
