@@ -23,12 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		if ((size_t)r > size - off || req.path_len == 0 || req.path < buf + off ||
-		    req.path + req.path_len > buf + off + r)
+		/* The path points into the head, or is the "/" of an absolute-form without a path. */
+		if ((size_t)r > size - off || req.path_len == 0)
 			abort();
-		if (req.path[0] != '/')
-			if (!(req.method == HTTP_METHOD_OTHER && req.path[0] == '*'))
-				abort();
+		if ((req.path < buf + off || req.path + req.path_len > buf + off + r) &&
+		    !(req.path_len == 1 && req.path[0] == '/'))
+			abort();
+		if (req.path[0] != '/' && !(req.method == HTTP_METHOD_OTHER && req.path[0] == '*'))
+			abort();
 		off += (size_t)r;
 	}
 	free(buf);
