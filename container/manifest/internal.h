@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct fy_diag;
 struct fy_document;
 
 /* Knative's ports (queue-proxy, metrics, profiling): a container may not use them. */
@@ -30,6 +31,9 @@ bool mf_duration(const char *s, long long *seconds);
  * @errs with their line and column. Return: the document, or NULL.
  */
 struct fy_document *mf_load(const char *text, size_t len, struct manifest_errors *errs);
+
+/* A libfyaml diagnostic object that prints nothing (libraries never print); fy_diag_destroy it. */
+struct fy_diag *mf_quiet_diag(void);
 
 /* snprintf for field paths, where cutting a long path is fine. */
 void mf_pathf(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -28,6 +28,21 @@ static void discard_cb(struct fy_diag *diag, void *user, const char *buf, size_t
 {
 }
 
+struct fy_diag *mf_quiet_diag(void)
+{
+	struct fy_diag_cfg dcfg;
+	struct fy_diag *diag;
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = discard_cb;
+	dcfg.colorize = false;
+	diag = fy_diag_create(&dcfg);
+	if (diag)
+		fy_diag_set_collect_errors(diag, true);
+	return diag;
+}
+
 /* Offset of the first byte that is not valid UTF-8, or @len. */
 static size_t utf8_prefix(const unsigned char *s, size_t len)
 {
@@ -69,7 +84,6 @@ struct fy_document *mf_load(const char *text, size_t len, struct manifest_errors
 {
 	struct fy_diag_error *e;
 	struct fy_parse_cfg pcfg;
-	struct fy_diag_cfg dcfg;
 	struct fy_document *fyd;
 	struct fy_diag *diag;
 	void *it = NULL;
@@ -85,16 +99,11 @@ struct fy_document *mf_load(const char *text, size_t len, struct manifest_errors
 		manifest_errors_add(errs, "(document)", "not valid UTF-8 at byte %zu", i);
 		return NULL;
 	}
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = discard_cb;
-	dcfg.colorize = false;
-	diag = fy_diag_create(&dcfg);
+	diag = mf_quiet_diag();
 	if (!diag) {
 		manifest_errors_add(errs, "(document)", "out of memory");
 		return NULL;
 	}
-	fy_diag_set_collect_errors(diag, true);
 
 	memset(&pcfg, 0, sizeof(pcfg));
 	pcfg.flags = FYPCF_QUIET;

@@ -436,11 +436,16 @@ static struct fy_node *to_node(struct fy_document *fyd, json_t *j)
 
 static int to_yaml(json_t *svc, char **out, size_t *out_len)
 {
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
 	struct fy_document *fyd;
 	struct fy_node *root;
 	char *yaml = NULL;
 
-	fyd = fy_document_create(NULL);
+	cfg.diag = mf_quiet_diag();
+	if (!cfg.diag)
+		return -ENOMEM;
+	fyd = fy_document_create(&cfg);
+	fy_diag_destroy(cfg.diag);
 	if (!fyd)
 		return -ENOMEM;
 	root = to_node(fyd, svc);
