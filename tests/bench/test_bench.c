@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "config.h"
 #include "report.h"
 
 Test(stats, odd_even_and_p90)
@@ -272,4 +273,100 @@ Test(report, svg_chart)
 	cr_assert_not_null(strstr(svg, "6.1 &lt;test&gt;"));
 	free(svg);
 	bench_report_close(&r);
+}
+
+/* ---- configurations: prerequisites are checked and stated, never skipped silently ---- */
+
+static void fake_app(char *dir)
+{
+	char path[256];
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/server.js", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("// stand-in\n", f);
+	fclose(f);
+}
+
+static void drop_app(const char *dir)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/server.js", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static bool env_has(const struct bench_job *job, const char *entry)
+{
+	for (int i = 0; job->envp[i]; i++)
+		if (!strcmp(job->envp[i], entry))
+			return true;
+	return false;
+}
+
+Test(config, names_are_the_issue_s)
+{
+	static const char *const want[] = { "node",	  "node:cold",	     "tini+node",
+					    "node22",	  "node22+ncc",	     "knext",
+					    "knext+pack", "knext+pack:cold", "knext-exec22+pack" };
+
+	cr_assert_eq(bench_config_count(), 9);
+	for (int i = 0; i < 9; i++) {
+		cr_assert_str_eq(bench_config_name(i), want[i]);
+		cr_assert_eq(bench_config_find(want[i]), i);
+	}
+	cr_assert_null(bench_config_name(9));
+	cr_assert_eq(bench_config_find("bun"), -ENOENT);
+}
+
+Test(config, node_ready_and_cold)
+{
+	char dir[] = "/tmp/bench-app-XXXXXX";
+	struct bench_tools t = {
+		.node = "/bin/sh", .home = "/tmp", .workdir = "/tmp", .timeout_ms = 1000
+	};
+	struct bench_job job;
+
+	fake_app(dir);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("node:cold"), "small", dir, &t), 0);
+	cr_assert(job.ready);
+	cr_assert(job.cold);
+	cr_assert_str_eq(job.argv[0], "/bin/sh");
+	cr_assert_str_eq(job.argv[1], "server.js");
+	cr_assert_null(job.argv[2]);
+	cr_assert_str_eq(job.cwd, dir);
+	cr_assert(env_has(&job, "HOSTNAME=127.0.0.1"));
+	cr_assert(env_has(&job, "NEXT_TELEMETRY_DISABLED=1"));
+	cr_assert_eq(job.nevict, 2);
+	cr_assert_str_eq(job.evict[0], dir);
+	cr_assert_str_eq(job.evict[1], "/bin/sh");
+	drop_app(dir);
+}
+
+Test(config, missing_prerequisites_say_why)
+{
+	char dir[] = "/tmp/bench-app-XXXXXX";
+	struct bench_tools t = {
+		.node = "/bin/sh", .home = "/tmp", .workdir = "/tmp", .timeout_ms = 1000
+	};
+	struct bench_job job;
+
+	fake_app(dir);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("tini+node"), "small", dir, &t),
+		     -ENOENT);
+	cr_assert_not(job.ready);
+	cr_assert_not_null(strstr(job.reason, "tini"), "%s", job.reason);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("node22+ncc"), "small", dir, &t),
+		     -ENOENT);
+	cr_assert_not_null(strstr(job.reason, "node 22"), "%s", job.reason);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("knext+pack"), "small", dir, &t),
+		     -ENOENT);
+	cr_assert_not_null(strstr(job.reason, "knext-init not built"), "%s", job.reason);
+	drop_app(dir);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("node"), "small", dir, &t), -ENOENT);
+	cr_assert_not_null(strstr(job.reason, "app not built"), "%s", job.reason);
+	cr_assert_eq(bench_job_prepare(&job, 42, "small", dir, &t), -EINVAL);
 }
