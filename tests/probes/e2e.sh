@@ -1,7 +1,8 @@
 #!/bin/bash
 # The probe endpoints of the real knext-init, as PID 1 of a new PID namespace, running the fixture
 # Next.js app: not ready -> ready -> draining -> exit, observed from outside.
-# Usage: e2e.sh KNEXT_INIT PROBE_CLI FIXTURE_DIR
+# Usage: e2e.sh KNEXT_INIT PROBE_CLI FIXTURE_DIR. --kill-child: when this script kills unshare,
+# the namespace's init (and so everything in it) goes too.
 set -u
 K=$(realpath "$1")
 CLI=$(realpath "$2")
@@ -55,7 +56,7 @@ probe() {
 }
 
 export PORT=$port KNEXT_PROBE_PORT=$pport KNEXT_APP_DIR="$APP" KNEXT_GRACE_MS=3000
-env --default-signal=INT,QUIT unshare --pid --fork --mount-proc "$K" >"$tmp/out" 2>"$tmp/err" &
+env --default-signal=INT,QUIT unshare --pid --fork --mount-proc --kill-child "$K" >"$tmp/out" 2>"$tmp/err" &
 UPID=$!
 pids+=("$UPID")
 KPID=
