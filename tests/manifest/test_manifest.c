@@ -293,3 +293,29 @@ Test(errors, overflow_is_counted)
 	cr_assert_gt(manifest_errors_format(&errs, buf, sizeof(buf)), sizeof(buf));
 	cr_assert_eq(strlen(buf), sizeof(buf) - 1);
 }
+
+Test(defaults, image_agrees_with_the_table)
+{
+	char path[512], want[128], *text;
+
+	snprintf(path, sizeof(path), "%s/../../container/image/Containerfile", TEST_DIR);
+	text = slurp(path, NULL);
+	cr_assert(text, "missing %s", path);
+	snprintf(want, sizeof(want), "ENTRYPOINT [\"%s\"]", KNEXT_DEFAULT_BIN);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "KNEXT_APP_DIR=%s ", KNEXT_DEFAULT_APP_DIR);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "PORT=%d ", KNEXT_DEFAULT_PORT);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "KNEXT_PROBE_PORT=%d ", KNEXT_DEFAULT_PROBE_PORT);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "USER %d:%d\nEXPOSE %d", KNEXT_DEFAULT_UID, KNEXT_DEFAULT_UID,
+		 KNEXT_DEFAULT_PORT);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "--uid %d", KNEXT_DEFAULT_UID);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	snprintf(want, sizeof(want), "mkdir -p %s %s", KNEXT_DEFAULT_APP_DIR,
+		 KNEXT_DEFAULT_CACHE_DIR);
+	cr_expect(strstr(text, want), "Containerfile lacks %s", want);
+	free(text);
+}
