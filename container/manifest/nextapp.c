@@ -391,14 +391,15 @@ static void check_quantity(const char *q, const char *path, struct manifest_erro
 
 int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 {
-	struct manifest_errors local;
 	char why[MANIFEST_REASON_MAX];
+	struct manifest_errors local;
+	unsigned int before;
 
 	if (!errs) {
 		manifest_errors_reset(&local);
 		errs = &local;
 	}
-	unsigned int before = errs->count + errs->dropped;
+	before = errs->count + errs->dropped;
 
 	if (!app->meta.name || !*app->meta.name)
 		manifest_errors_add(errs, "metadata.name", "is required");
