@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "manifest.h"
 #include "pid1.h"
 
 #define KNEXT_LICENSE                                                                       \
@@ -24,6 +25,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "manifest", manifest_cli_main },
 	{ NULL, NULL },
 };
 

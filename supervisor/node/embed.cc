@@ -5,7 +5,6 @@
 #include "embed.h"
 
 #include <node.h>
-#include <uv.h>
 
 #include <cstdio>
 #include <memory>
