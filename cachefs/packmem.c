@@ -2,7 +2,9 @@
 /*
  * The memfd image: building its index from a pack, and the child's bounds-checked lookup.
  */
+#ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
+#endif
 #include <xxhash.h>
 
 #include "packmem.h"

@@ -223,6 +223,9 @@ int config_parse(struct knext_config *c, int argc, char **argv)
 	} else {
 		c->mode = CONFIG_MODE_EMBEDDED;
 	}
+	/* As a tini replacement, no port is opened unless asked for. */
+	if (c->mode == CONFIG_MODE_EXEC && !env_str("KNEXT_PROBE_PORT", NULL))
+		c->probe_port = 0;
 	if (c->verbosity < 0)
 		c->verbosity = c->mode == CONFIG_MODE_EXEC ? 1 : 2;
 	c->verbosity += extra_verbosity;

@@ -29,7 +29,7 @@ enum config_mode {
  * @entry:          KNEXT_ENTRY, relative to @app_dir
  * @hostname:       KNEXT_HOSTNAME, exported to the app as HOSTNAME
  * @port:           PORT
- * @probe_port:     KNEXT_PROBE_PORT, 0 = no probe server
+ * @probe_port:     KNEXT_PROBE_PORT, 0 = no probe server (exec mode: 0 unless set)
  * @grace_ms:       KNEXT_GRACE_MS, TERM → KILL for remaining descendants
  * @heartbeat_ms:   KNEXT_HEARTBEAT_MS
  * @liveness_timeout_ms: KNEXT_LIVENESS_TIMEOUT_MS

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cachefs/cli.h"
 #include "config.h"
 #include "log.h"
 #include "manifest.h"
+#include "probes/cli.h"
 #include "pid1.h"
 
 #define KNEXT_LICENSE                                                                       \
@@ -25,7 +27,9 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "cache", cache_cli_main },
 	{ "manifest", manifest_cli_main },
+	{ "probe", probe_cli_main },
 	{ NULL, NULL },
 };
 

@@ -194,6 +194,50 @@ static void notify_cb(struct notify_server *n, const struct notify_event *ev)
 	}
 }
 
+static void listen_found_cb(struct listenwatch *w)
+{
+	struct pid1 *p = w->data;
+
+	log_event(LOG_INFO, "listening", "\"port\":%d,\"detected\":\"socket\"", p->cfg->port);
+}
+
+/* The probe server, and in exec mode the two ways to learn readiness from an app that is not
+ * ours: sd_notify through NOTIFY_SOCKET, or its listening socket on PORT. */
+static int start_probes(struct pid1 *p)
+{
+	const struct knext_config *cfg = p->cfg;
+	char why[160], path[64];
+	int r;
+
+	if (probe_port_check(cfg->probe_port, cfg->port, why, sizeof(why)) < 0) {
+		log_event(LOG_ERROR, "probe_port", "\"msg\":%s",
+			  log_json_str(path, sizeof(path), why));
+		return -EINVAL;
+	}
+	if ((r = probe_server_init(&p->probes, &p->loop, &p->state, "0.0.0.0", cfg->probe_port)) <
+	    0) {
+		log_event(LOG_ERROR, "probe_server", "\"port\":%d,\"error\":\"%s\"",
+			  cfg->probe_port, strerror(-r));
+		return r;
+	}
+	p->probes_on = true;
+	log_event(LOG_DEBUG, "probe_server", "\"port\":%d", cfg->probe_port);
+	if (cfg->mode != CONFIG_MODE_EXEC)
+		return 0;
+
+	snprintf(path, sizeof(path), "@knext-notify-%d", getpid());
+	if (notify_server_bind(&p->notify, &p->loop, path, &p->state, notify_cb) == 0) {
+		p->notify.data = p;
+		setenv("NOTIFY_SOCKET", path, 1);
+	}
+	if (listenwatch_init(&p->listen_watch, &p->loop, &p->state, cfg->port, 2,
+			     listen_found_cb) == 0) {
+		p->listen_watch.data = p;
+		p->listen_watch_on = true;
+	}
+	return 0;
+}
+
 int pid1_init(struct pid1 *p, const struct knext_config *cfg, uint64_t t0_ns)
 {
 	sigset_t all;
@@ -245,7 +289,11 @@ int pid1_init(struct pid1 *p, const struct knext_config *cfg, uint64_t t0_ns)
 					    notify_cb)) < 0)
 			return r;
 		p->notify.data = p;
+		/* The bootstrap heartbeats from its first turn of the event loop. */
+		p->state.expect_heartbeat = true;
 	}
+	if (cfg->probe_port)
+		return start_probes(p);
 	return 0;
 }
 
@@ -366,6 +414,11 @@ void pid1_close(struct pid1 *p)
 {
 	if (p->loop_ready) {
 		notify_server_close(&p->notify);
+		if (p->probes_on)
+			probe_server_close(&p->probes, NULL);
+		if (p->listen_watch_on)
+			listenwatch_close(&p->listen_watch);
+		p->probes_on = p->listen_watch_on = false;
 		uv_walk(&p->loop, walk_close_cb, NULL);
 		uv_run(&p->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&p->loop);

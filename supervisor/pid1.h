@@ -12,8 +12,10 @@
 #include <uv.h>
 
 #include "config.h"
+#include "listenwatch.h"
 #include "notify.h"
 #include "reap.h"
+#include "server.h"
 #include "state.h"
 
 /**
@@ -41,6 +43,10 @@ struct pid1 {
 	int notify_fds[2];
 	struct notify_server notify;
 	struct probe_state state;
+	struct probe_server probes;
+	bool probes_on;
+	struct listenwatch listen_watch;
+	bool listen_watch_on;
 	int exit_code;
 };
 

@@ -16,6 +16,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Background jobs of a script start with SIGINT and SIGQUIT ignored; give the init default ones.
+# Probe ports are the probes suite's business; tests here run side by side with others.
+export KNEXT_PROBE_PORT=0
+
 NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
 
 # start_ns ARGS...: knext-init as PID 1 in the background; sets UPID (unshare) and KPID (the

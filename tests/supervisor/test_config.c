@@ -69,6 +69,7 @@ Test(config, tini_flags)
 	cr_assert_str_eq(c.cmd[1], "server.js");
 	cr_assert_null(c.cmd[2]);
 	cr_assert_eq(c.pdeath_sig, SIGKILL);
+	cr_assert_eq(c.probe_port, 0, "exec mode opens no probe port unless asked");
 	cr_assert_eq(c.verbosity, 2, "exec mode starts at warn, -v adds one");
 	cr_assert_eq(config_exit_code(&c, 3 << 8), 0);
 	cr_assert_eq(config_exit_code(&c, SIGTERM), 0, "143 = killed by TERM, remapped");
