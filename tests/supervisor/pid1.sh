@@ -228,12 +228,12 @@ echo "$out" | grep -q "Reaped zombie process with pid=" && ok "-w reports reaped
 rm -f "$tmp/kpid"
 sh -c "$K -p SIGTERM -- sleep 30 2>/dev/null & echo \$! > $tmp/kpid; sleep 30" &
 parent=$!
+disown "$parent"
 pids+=("$parent")
 wait_file "$tmp/kpid"
 sleep 0.2
 kpid=$(cat "$tmp/kpid")
 kill -KILL "$parent"
-wait "$parent" 2>/dev/null
 gone=no
 for _ in $(seq 200); do kill -0 "$kpid" 2>/dev/null || { gone=yes; break; }; sleep 0.01; done
 [ "$gone" = yes ] && ok "-p SIGTERM: exits when its parent dies" || { kill -KILL "$kpid"; not_ok "-p" "still alive"; }
