@@ -1,9 +1,9 @@
 #!/bin/sh
 # Short libFuzzer runs of the pack reader and of packmem_find (make test); prints TAP.
-#   fuzz.sh [SOURCE_ROOT] [SECONDS]  (default 10 s per target; run it longer by hand)
+#   fuzz.sh [SOURCE_ROOT] [SECONDS]  (default 20 s per target; run it longer by hand)
 set -u
 top=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-secs=${2:-10}
+secs=${2:-20}
 here="$top/tests/cachefs"
 work=$(mktemp -d /tmp/knext-cachefs-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
