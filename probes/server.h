@@ -121,6 +121,8 @@ int probe_server_init(struct probe_server *s, uv_loop_t *loop, struct probe_stat
  * @st:   the state
  * @opts: where to listen and the limits (zeros pick the defaults)
  *
+ * On failure, the handles already opened are closing: run the loop once before freeing @s.
+ *
  * Return: 0, or a negative errno with @s->why filled.
  */
 int probe_server_init_opts(struct probe_server *s, uv_loop_t *loop, struct probe_state *st,

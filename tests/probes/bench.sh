@@ -1,5 +1,7 @@
 #!/bin/sh
-# bench.sh BUILD_DIR [RUNS] [SECONDS]: load figures for the probe server. Hosts it on one thread
+# bench.sh BUILD_DIR [RUNS] [SECONDS]: load figures for the probe server (CONNS=10 connections by
+# default: latency is concurrency / throughput, so many connections cannot show a sub-ms p99).
+# Hosts it on one thread
 # pinned to CPU 0 (probe-host, state "ready"), runs wrk pinned to CPU 1 against /readyz over
 # loopback, RUNS times; prints requests/s and p99 per run, their medians, and the host's RSS
 # before the first and after the last run.
@@ -7,6 +9,7 @@ set -eu
 build=${1:?usage: bench.sh BUILD_DIR [RUNS] [SECONDS]}
 runs=${2:-5}
 secs=${3:-10}
+conns=${CONNS:-10}
 host="$build/tests/probes/probe-host"
 command -v wrk >/dev/null || { echo "bench.sh: wrk not installed"; exit 1; }
 out=$(mktemp -d)
@@ -18,7 +21,7 @@ while ! grep -q '^port ' "$out/host" 2>/dev/null; do sleep 0.05; done
 port=$(sed -n 's/^port //p' "$out/host")
 rss0=$(sed -n 's/^rss_kb //p' "$out/host" | head -1)
 # One short warm-up so first-touch of the connection slots is not counted as growth.
-taskset -c 1 wrk -t1 -c50 -d1s "http://127.0.0.1:$port/readyz" >/dev/null
+taskset -c 1 wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$port/readyz" >/dev/null
 kill -USR1 "$pid"
 sleep 0.2
 rss1=$(sed -n 's/^rss_kb //p' "$out/host" | tail -1)
@@ -26,7 +29,7 @@ rss1=$(sed -n 's/^rss_kb //p' "$out/host" | tail -1)
 i=0
 while [ "$i" -lt "$runs" ]; do
 	i=$((i + 1))
-	taskset -c 1 wrk -t1 -c50 -d"${secs}s" --latency "http://127.0.0.1:$port/readyz" >"$out/wrk$i"
+	taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/readyz" >"$out/wrk$i"
 	rps=$(sed -n 's/^Requests\/sec: *//p' "$out/wrk$i")
 	p99=$(awk '$1 == "99%" { print $2 }' "$out/wrk$i")
 	echo "run $i: $rps req/s, p99 $p99"
