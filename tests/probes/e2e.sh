@@ -5,8 +5,13 @@
 # the namespace's init (and so everything in it) goes too.
 set -u
 K=$(realpath "$1")
-CLI=$(realpath "$2")
 APP=${3:-}
+# `knext-init probe` itself once the supervisor dispatches to it, else the test driver.
+if "$K" probe 2>&1 | grep -q 'knext-init probe ready'; then
+	CLI=("$K" probe)
+else
+	CLI=("$(realpath "$2")")
+fi
 
 _n=0
 _fail=0
@@ -103,8 +108,11 @@ l=$(probe /livez)
 [ "${r%% *}" = 200 ] && [ "${l%% *}" = 200 ] && ok "/startupz and /livez answer 200" ||
 	not_ok "/startupz /livez" "startupz: $r" "livez: $l"
 
-"$CLI" ready --port "$pport" && "$CLI" live --port "$pport" && "$CLI" startup --port "$pport" &&
+"${CLI[@]}" ready --port "$pport" && "${CLI[@]}" live --port "$pport" && "${CLI[@]}" startup --port "$pport" &&
 	ok "knext-init probe ready|live|startup exit 0" || not_ok "probe CLI"
+a=$(date +%s%N)
+for _ in $(seq 50); do "${CLI[@]}" ready --port "$pport"; done
+echo "# ${CLI[*]} ready, exec to exit: $((($(date +%s%N) - a) / 50000)) us on average over 50"
 
 curl -s -m 2 "http://127.0.0.1:$port/" >/dev/null
 sleep 0.2
@@ -120,7 +128,7 @@ echo "$m" | grep -q '^knext_startup_phase_seconds{phase="exec"}' &&
 : >"$tmp/drain"
 (
 	for _ in $(seq 2000); do
-		"$CLI" ready --port "$pport" --timeout-ms 200 2>>"$tmp/drain" && echo "200" >>"$tmp/drain"
+		"${CLI[@]}" ready --port "$pport" --timeout-ms 200 2>>"$tmp/drain" && echo "200" >>"$tmp/drain"
 		grep -q 'Connection refused' "$tmp/drain" && break
 	done
 ) &
