@@ -250,8 +250,10 @@ static void notify_poll_cb(uv_poll_t *h, int status, int events)
 		struct cmsghdr align;
 	} ctl;
 
-	if (status < 0)
+	if (status < 0) {
+		uv_poll_stop(h); /* a broken socket would report the same error on every turn */
 		return;
+	}
 	for (int i = 0; i < NOTIFY_BATCH; i++) {
 		struct iovec iov = { .iov_base = n->buf, .iov_len = sizeof(n->buf) };
 		struct msghdr mh = { .msg_iov = &iov,
