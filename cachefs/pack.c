@@ -449,7 +449,9 @@ int pack_identity_match(const struct pack_identity *have, const struct pack_iden
 		field = "runtime name";
 	else if (strcmp(have->runtime_version, want->runtime_version) != 0)
 		field = "runtime version";
-	else if (have->v8_tag != want->v8_tag)
+	/* 0 in @want: the caller cannot know the tag (PID 1 never starts V8; the tag also folds
+	 * in CPU features); the Node child checks it against V8 itself. */
+	else if (want->v8_tag && have->v8_tag != want->v8_tag)
 		field = "V8 cachedDataVersionTag";
 	else if (have->v8_flags_hash != want->v8_flags_hash)
 		field = "V8 flags";

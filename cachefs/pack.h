@@ -205,7 +205,7 @@ int pack_verify(struct pack *p);
 /**
  * pack_identity_match() - compare a pack's identity with the running app's.
  * @have:   the pack's identity
- * @want:   this app and runtime
+ * @want:   this app and runtime (@want->v8_tag 0 matches any tag)
  * @why:    receives the first difference, may be NULL
  * @why_len: bytes of @why
  *
