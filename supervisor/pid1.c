@@ -366,6 +366,13 @@ static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
 	return 0;
 }
 
+static void prefetch_done_cb(struct packfeed *f)
+{
+	struct pid1 *p = f->data;
+
+	probe_state_mark_phase(&p->state, PROBE_PHASE_PREFETCH_DONE, log_now_ns());
+}
+
 int pid1_run(struct pid1 *p)
 {
 	char helper[PATH_MAX];
@@ -380,6 +387,14 @@ int pid1_run(struct pid1 *p)
 		spec.path = helper;
 		spec.argv = node_argv;
 		spec.pass_fd = p->notify_fds[1];
+		/* The pack is read while the child loads libnode and boots V8. */
+		p->feed_on = packfeed_select(&p->feed, p->cfg->app_dir);
+		setenv("KNEXT_CACHE", p->feed_on ? "1" : "0", 1);
+		if (p->feed_on) {
+			p->feed.data = p;
+			p->feed.done_cb = prefetch_done_cb;
+			packfeed_start(&p->feed, &p->loop, p->notify_fds[0]);
+		}
 	} else {
 		spec.argv = p->cfg->cmd;
 	}
@@ -423,6 +438,10 @@ void pid1_close(struct pid1 *p)
 		uv_run(&p->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&p->loop);
 		p->loop_ready = false;
+	}
+	if (p->feed_on) {
+		packfeed_close(&p->feed);
+		p->feed_on = false;
 	}
 	for (int i = 0; i < 2; i++)
 		if (p->notify_fds[i] >= 0) {

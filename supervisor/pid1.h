@@ -14,6 +14,7 @@
 #include "config.h"
 #include "listenwatch.h"
 #include "notify.h"
+#include "packfeed.h"
 #include "reap.h"
 #include "server.h"
 #include "state.h"
@@ -43,6 +44,8 @@ struct pid1 {
 	int notify_fds[2];
 	struct notify_server notify;
 	struct probe_state state;
+	struct packfeed feed;
+	bool feed_on;
 	struct probe_server probes;
 	bool probes_on;
 	struct listenwatch listen_watch;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "binding.h"
+#include "cache.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -10,6 +11,11 @@ static int notify_fd = -1;
 void binding_set_notify_fd(int fd)
 {
 	notify_fd = fd;
+}
+
+int binding_notify_fd(void)
+{
+	return notify_fd;
 }
 
 int binding_notify(const char *msg, size_t len)
@@ -57,5 +63,6 @@ napi_value binding_init(napi_env env, napi_value exports)
 	};
 
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+	cache_define(env, exports);
 	return exports;
 }

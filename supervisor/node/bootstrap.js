@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // knext-init's bootstrap, compiled into knext-node. It runs before any user code, with Node's
-// internal `require` (builtins only) and `process` in scope, then hands over to the app's entry
-// (server.js of a Next.js standalone build) exactly as `node server.js` would.
+// internal `require` (builtins and internals) and `process` in scope, then hands over to the app's
+// entry (server.js of a Next.js standalone build) exactly as `node server.js` would.
+//
+// Besides readiness and heartbeats for PID 1, it serves the compile cache: every CommonJS module is
+// compiled with V8 code cache from the pack PID 1 prefetched into a sealed memfd (looked up by path
+// relative to the app and a hash of the source), and, when asked, it records fresh code cache for
+// every script after warm-up — functions compiled lazily while serving included — into a new pack.
 'use strict';
 
 const knext = process._linkedBinding('knext');
 const path = require('path');
 const net = require('net');
+const v8 = require('v8');
+const Module = require('module');
 
-const appDir = process.env.KNEXT_APP_DIR || '/app';
-const entry = path.resolve(appDir, process.env.KNEXT_ENTRY || 'server.js');
-const port = process.env.PORT;
+const env = process.env;
+const appDir = path.resolve(env.KNEXT_APP_DIR || '/app');
+const entry = path.resolve(appDir, env.KNEXT_ENTRY || 'server.js');
+const port = env.PORT;
 
 // Readiness: PID 1 learns the moment the app's server listens on PORT (or the first server to
 // listen when PORT is unset), without polling the port.
@@ -26,15 +34,118 @@ net.Server.prototype.listen = function knextListen(...args) {
 				return;
 			announced = true;
 			knext.notify(`READY=1\nX_KNEXT_PHASE=server_listening\nSTATUS=listening on port ${p}`);
+			reportCache();
 		});
 	}
 	return listen.apply(this, args);
 };
 
 // Liveness: a heartbeat from the event loop; a blocked loop stops it.
-const heartbeat = Number(process.env.KNEXT_HEARTBEAT_MS) || 1000;
+const heartbeat = Number(env.KNEXT_HEARTBEAT_MS) || 1000;
 setInterval(() => knext.notify('WATCHDOG=1'), heartbeat).unref();
+
+// ---- compile cache ----------------------------------------------------------------------------
+
+const KIND_CODE_CACHE = 1;
+const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0 };
+const cacheOffered = env.KNEXT_CACHE === '1';
+const recordFiles = [];
+if (env.KNEXT_RECORD_PACK)
+	recordFiles.push(env.KNEXT_RECORD_PACK);
+if (env.KNEXT_CACHE_WRITEBACK === '1' && env.KNEXT_CACHE_DIR)
+	recordFiles.push(path.join(env.KNEXT_CACHE_DIR, 'cache.pack'));
+const compiled = new Map();
+let attached = null;
+
+function reportCache() {
+	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
+		`rejected=${stats.rejected} bytes=${stats.bytes}`);
+}
+
+// The memfd arrives from PID 1 when its prefetch is done; the first compile waits for it (it was
+// started before this process, so it is normally there already).
+function cacheReady() {
+	if (attached === null) {
+		const r = knext.cacheAttach(Number(env.KNEXT_CACHE_WAIT_MS) || 3000);
+		attached = r.startsWith('attached');
+		if (!attached)
+			knext.notify(`STATUS=compile cache unused: ${r}`);
+	}
+	return attached;
+}
+
+function installCompileHook() {
+	const { getOptionValue } = require('internal/options');
+	// Policies and --inspect-brk need Node's own compile path; the cache is an optimisation.
+	if (getOptionValue('--experimental-policy') || getOptionValue('--inspect-brk'))
+		return;
+	const { makeContextifyScript, runScriptInThisContext } = require('internal/vm');
+	const { makeRequireFunction, normalizeReferrerURL } = require('internal/modules/helpers');
+	const esm = () => require('internal/process/esm_loader').esmLoader;
+	const recording = recordFiles.length > 0;
+
+	Module.prototype._compile = function knextCompile(content, filename) {
+		const key = path.relative(appDir, filename);
+		const hash = knext.hash(content);
+		const cached = cacheOffered && cacheReady() ?
+			knext.cacheLookup(KIND_CODE_CACHE, key, hash) : undefined;
+		// Exactly what Node does for a CommonJS module with a wrapper, plus cachedData; dynamic
+		// import() resolves against this module as in Node's own loader.
+		const script = makeContextifyScript(Module.wrap(content), filename, 0, 0, cached, false,
+			undefined, Symbol(`cjs:${filename}`),
+			(specifier, _, attributes) =>
+				esm().import(specifier, normalizeReferrerURL(filename), attributes));
+		if (cached === undefined) {
+			stats.miss++;
+		} else if (script.cachedDataRejected) {
+			stats.rejected++;
+		} else {
+			stats.hit++;
+			stats.bytes += cached.length;
+		}
+		// Only files inside the app are keyed; a pack never names anything outside it.
+		if (recording && !key.startsWith('..') && !path.isAbsolute(key))
+			compiled.set(filename, { key, hash, script });
+		const fn = runScriptInThisContext(script, true, false);
+		const require = makeRequireFunction(this, undefined);
+		return Reflect.apply(fn, this.exports,
+			[this.exports, require, this, filename, path.dirname(filename)]);
+	};
+}
+
+// Serialises code cache for every script compiled so far — after warm-up that includes the
+// functions compiled lazily while serving — and writes it as a pack, atomically.
+let recordedAt = 0;
+function record(why) {
+	if (compiled.size === 0 || recordedAt === compiled.size)
+		return;
+	recordedAt = compiled.size;
+	const entries = [];
+	for (const { key, hash, script } of compiled.values()) {
+		try {
+			entries.push([KIND_CODE_CACHE, key, hash, script.createCachedData()]);
+		} catch {
+			// A script V8 cannot serialise is simply left out.
+		}
+	}
+	const level = Number(env.KNEXT_CACHE_LEVEL) || (env.KNEXT_RECORD_PACK ? 19 : 3);
+	for (const file of recordFiles) {
+		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries);
+		knext.notify(err ? `STATUS=compile cache not written to ${file}: ${err}` :
+			`STATUS=compile cache written (${why}): ${entries.length} entries to ${file}`);
+	}
+	reportCache();
+}
+
+if (cacheOffered || recordFiles.length > 0)
+	installCompileHook();
+if (recordFiles.length > 0) {
+	process.on('exit', () => record('exit'));
+	const after = Number(env.KNEXT_RECORD_AFTER_MS);
+	if (after > 0)
+		setTimeout(() => record('timer'), after).unref();
+}
 
 process.argv.splice(1, 0, entry);
 knext.notify('X_KNEXT_PHASE=server_start');
-require('module').runMain();
+Module.runMain();

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "packfeed.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "appid.h"
+#include "log.h"
+
+bool packfeed_select(struct packfeed *f, const char *app_dir)
+{
+	char buf[2 * PACK_REASON_MAX + 8];
+
+	memset(f, 0, sizeof(*f));
+	f->pf.memfd = -1;
+	/* v8_tag stays 0: only V8 knows it, and V8 rejects code cache of another tag itself. */
+	appid_fill(&f->want, app_dir);
+	pack_source_select(&f->src, &f->want, app_dir);
+	if (f->src.skipped[0])
+		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
+			  log_json_str(buf, sizeof(buf), f->src.skipped));
+	if (f->src.origin == PACK_ORIGIN_NONE) {
+		log_event(LOG_INFO, "cache", "\"origin\":\"none\"");
+		return false;
+	}
+	return true;
+}
+
+/* The one message to the child; the descriptor rides along when there is one. */
+static void send_to_child(int sock, const char *text, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = strlen(text) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	/* A child that is already gone simply never reads it. */
+	if (sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_event(LOG_DEBUG, "cache_send", "\"errno\":%d", errno);
+}
+
+static void work_cb(uv_work_t *w)
+{
+	struct packfeed *f = w->data;
+
+	prefetch_wait(&f->pf);
+}
+
+static void after_cb(uv_work_t *w, int status)
+{
+	struct packfeed *f = w->data;
+	char buf[PACK_REASON_MAX + 64], reason[PACK_REASON_MAX + 32];
+	int r = status < 0 ? status : f->pf.result;
+
+	if (r == 0 && f->pf.memfd >= 0) {
+		send_to_child(f->sock, "X_KNEXT_PACK=1", f->pf.memfd);
+		log_event(LOG_INFO, "prefetch_done",
+			  "\"origin\":\"%s\",\"entries\":%u,\"bytes\":%llu,\"file_bytes\":%llu,"
+			  "\"ms\":%.3f,\"io\":\"%s\"",
+			  pack_origin_name(f->src.origin), f->pf.entry_count,
+			  (unsigned long long)f->pf.raw_size, (unsigned long long)f->pf.file_size,
+			  f->pf.ms_total, f->pf.used_fallback ? "pread" : "io_uring");
+		if (f->pf.used_fallback)
+			log_event(LOG_INFO, "io_fallback", "\"reason\":%s",
+				  log_json_str(buf, sizeof(buf), f->pf.fallback_reason));
+	} else {
+		snprintf(reason, sizeof(reason), "X_KNEXT_PACK=0\nSTATUS=%s",
+			 f->pf.reason[0] ? f->pf.reason : strerror(r < 0 ? -r : EIO));
+		send_to_child(f->sock, reason, -1);
+		log_event(LOG_WARN, "prefetch_failed", "\"origin\":\"%s\",\"reason\":%s",
+			  pack_origin_name(f->src.origin),
+			  log_json_str(buf, sizeof(buf), f->pf.reason[0] ? f->pf.reason : "?"));
+	}
+	if (f->done_cb)
+		f->done_cb(f);
+}
+
+int packfeed_start(struct packfeed *f, uv_loop_t *loop, int sock)
+{
+	struct prefetch_opts opts = { .want = &f->want };
+	int r;
+
+	f->sock = sock;
+	if ((r = prefetch_start(&f->pf, f->src.path, &opts)) < 0) {
+		send_to_child(sock, "X_KNEXT_PACK=0\nSTATUS=prefetch did not start", -1);
+		log_event(LOG_WARN, "prefetch_failed", "\"error\":\"%s\"", strerror(-r));
+		return r;
+	}
+	f->active = true;
+	f->work.data = f;
+	if ((r = uv_queue_work(loop, &f->work, work_cb, after_cb)) < 0) {
+		prefetch_wait(&f->pf);
+		after_cb(&f->work, 0);
+	}
+	return 0;
+}
+
+void packfeed_close(struct packfeed *f)
+{
+	if (!f->active)
+		return;
+	prefetch_close(&f->pf);
+	f->active = false;
+}
