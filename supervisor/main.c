@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "probes/cli.h"
+#include "warm.h"
 #include "pid1.h"
 
 #define KNEXT_LICENSE                                                                       \
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 	struct pid1 p;
 	int r, code;
 
+	cache_warm_hook = warm_cli_main;
 	if (argc > 1)
 		for (const struct subcommand *s = subcommands; s->name; s++)
 			if (strcmp(argv[1], s->name) == 0)

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "warm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pack.h"
+#include "probes/cli.h"
+
+#define WARM_MAX_URLS 64
+
+static void usage(void)
+{
+	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
+	      "[--timeout-ms N]\n",
+	      stderr);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static pid_t start_app(const char *app, const char *out, int port)
+{
+	char exe[PATH_MAX], num[16];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	pid_t pid;
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	pid = fork();
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	snprintf(num, sizeof(num), "%d", port);
+	setenv("KNEXT_APP_DIR", app, 1);
+	setenv("PORT", num, 1);
+	setenv("KNEXT_PROBE_PORT", "0", 1);
+	setenv("KNEXT_RECORD_PACK", out, 1);
+	setenv("KNEXT_HOSTNAME", "127.0.0.1", 1);
+	execl(exe, exe, (char *)NULL);
+	_exit(127);
+}
+
+/* Polls until @path answers 200 or the deadline passes. */
+static int wait_ready(int port, const char *path, long deadline, pid_t app)
+{
+	int status;
+
+	for (;;) {
+		int code = probe_cli_request(port, path, 2000, NULL, 0);
+
+		if (code == 200)
+			return 0;
+		if (waitpid(app, &status, WNOHANG) == app)
+			return -ECHILD;
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(20000);
+	}
+}
+
+int warm_cli_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "app", required_argument, NULL, 'a' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *app = NULL, *out = NULL, *urls[WARM_MAX_URLS];
+	char abs_out[PATH_MAX], abs_app[PATH_MAX];
+	int nurls = 0, port = 38411, timeout_ms = 60000, opt, status, r;
+	struct pack pk;
+	long deadline;
+	pid_t pid;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			app = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'u':
+			if (nurls == WARM_MAX_URLS || optarg[0] != '/') {
+				fprintf(stderr,
+					"cache warm: --url takes a path starting with /, at most %d\n",
+					WARM_MAX_URLS);
+				return 2;
+			}
+			urls[nurls++] = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			timeout_ms = atoi(optarg);
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (!app || !out || optind != argc || port <= 0 || port > 65535 || timeout_ms <= 0) {
+		usage();
+		return 2;
+	}
+	if (nurls == 0)
+		urls[nurls++] = "/";
+	if (!realpath(app, abs_app)) {
+		fprintf(stderr, "cache warm: %s: %s\n", app, strerror(errno));
+		return 1;
+	}
+	if (out[0] == '/')
+		snprintf(abs_out, sizeof(abs_out), "%s", out);
+	else if (!getcwd(abs_out, sizeof(abs_out) - strlen(out) - 2))
+		return 1;
+	else
+		strcat(strcat(abs_out, "/"), out);
+
+	/* The baked pack's usual home, .knext/ inside the app, does not exist before the first warm. */
+	{
+		char dir[PATH_MAX], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", abs_out);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				fprintf(stderr, "cache warm: %s: %s\n", dir, strerror(errno));
+				return 1;
+			}
+		}
+	}
+	deadline = now_ms() + timeout_ms;
+	if ((pid = start_app(abs_app, abs_out, port)) < 0) {
+		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+		return 1;
+	}
+	r = wait_ready(port, urls[0], deadline, pid);
+	if (r < 0) {
+		fprintf(stderr, "cache warm: %s did not answer 200 on %s: %s\n", abs_app, urls[0],
+			r == -ECHILD ? "it exited" : "timed out");
+		if (r != -ECHILD) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		return 1;
+	}
+	for (int i = 0; i < nurls; i++) {
+		int code = probe_cli_request(port, urls[i], timeout_ms, NULL, 0);
+
+		fprintf(stderr, "cache warm: GET %s -> %d\n", urls[i], code);
+	}
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "cache warm: the app did not exit cleanly (status %d)\n", status);
+
+	memset(&pk, 0, sizeof(pk));
+	if ((r = pack_open(&pk, abs_out)) < 0 || (r = pack_verify(&pk)) < 0) {
+		fprintf(stderr, "cache warm: no valid pack at %s: %s\n", abs_out,
+			pk.reason[0] ? pk.reason : strerror(-r));
+		pack_close(&pk);
+		return 1;
+	}
+	printf("cache warm: %s: %u entries, %llu bytes of code cache\n", abs_out, pk.entry_count,
+	       (unsigned long long)pk.raw_size);
+	pack_close(&pk);
+	return 0;
+}
