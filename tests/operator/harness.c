@@ -51,9 +51,9 @@ static int free_port(void)
 	return port;
 }
 
-int harness_init(struct harness *h)
+int harness_init(struct harness *h, bool dump)
 {
-	char path[512], dump[300];
+	char path[512];
 	FILE *f;
 	int r;
 
@@ -61,8 +61,8 @@ int harness_init(struct harness *h)
 	snprintf(h->dir, sizeof(h->dir), "/tmp/knext-operator-test.XXXXXX");
 	if (!mkdtemp(h->dir))
 		return -errno;
-	snprintf(dump, sizeof(dump), "%s/applied", h->dir);
-	r = fake_init(&h->fake, dump);
+	snprintf(path, sizeof(path), "%s/applied", h->dir);
+	r = fake_init(&h->fake, dump ? path : NULL);
 	if (r)
 		return r;
 	snprintf(path, sizeof(path), "%s/kubeconfig", h->dir);

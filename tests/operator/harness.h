@@ -26,8 +26,9 @@ struct harness {
 	int metrics_port;
 };
 
-/** harness_init() - make the scratch dir, start the fake server, write the kubeconfig. */
-int harness_init(struct harness *h);
+/** harness_init() - make the scratch dir, start the fake server (dumping applied Services into
+ * DIR/applied when @dump), write the kubeconfig. */
+int harness_init(struct harness *h, bool dump);
 
 /** harness_start() - start knext-operator (path from $KNEXT_OPERATOR) with extra args. */
 int harness_start(struct harness *h, const char *const *extra);

@@ -21,7 +21,7 @@ static struct harness h;
 
 static void setup(void)
 {
-	cr_assert_eq(harness_init(&h), 0, "fake API server");
+	cr_assert_eq(harness_init(&h, true), 0, "fake API server");
 }
 
 static void teardown(void)
