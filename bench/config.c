@@ -150,13 +150,26 @@ static int count_files(const char *dir)
 	return n;
 }
 
-/* First non-empty line of a command's output: where usage errors say what is wrong. */
-static const char *first_line(char *out)
+/*
+ * The line of a command's output that says what went wrong: the last one the command wrote
+ * about itself ("cache warm: ..."), else the first that is neither a JSON log line nor Next's.
+ */
+static const char *reason_line(char *out)
 {
-	char *p = out + strspn(out, "\n\r ");
+	char *best = NULL, *first = NULL;
 
-	p[strcspn(p, "\n\r")] = '\0';
-	return *p ? p : "(no output)";
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		line += strspn(line, " \r");
+		if (!*line)
+			continue;
+		if (!strncmp(line, "cache warm:", 11))
+			best = line;
+		else if (!first && line[0] != '{' && (unsigned char)line[0] < 0x80)
+			first = line;
+	}
+	if (best)
+		return best;
+	return first ? first : "(no output)";
 }
 
 /* The PORT= and KNEXT_PROBE_PORT= slots, set to ports that are free now. */
@@ -190,24 +203,29 @@ static int knext_cmd(struct bench_job *job, const char *const *args, int timeout
 static int make_pack(struct bench_job *job, const struct bench_tools *t, const char *pack,
 		     bool exec22)
 {
+	char port[16];
 	const char *probe[] = { t->knext, "cache", "warm", "--help", NULL };
-	const char *warm[] = { t->knext,  "cache",     "warm", "--app",
-			       job->cwd,  "-o",	       pack,   exec22 ? "--" : NULL,
+	const char *warm[] = { t->knext,  "cache",     "warm",	 "--app", job->cwd,
+			       "-o",	  pack,	       "--port", port,	  exec22 ? "--" : NULL,
 			       t->node22, "server.js", NULL };
-	char out[4096];
+	char out[16384];
 	struct stat st;
-	int code;
+	int code, p;
 
 	code = knext_cmd(job, probe, 10000, out, sizeof(out));
 	if (code)
 		return not_ready(job, "`knext-init cache warm --help` exits %d: %s", code,
-				 first_line(out));
+				 reason_line(out));
 	if (stat(pack, &st) == 0 && st.st_size > 0)
 		return 0;
+	/* Its own free port: a fixed default would collide with anything else warming here. */
+	if (bench_free_port(&p) < 0)
+		return not_ready(job, "no free port for `cache warm`");
+	snprintf(port, sizeof(port), "%d", p);
 	code = knext_cmd(job, warm, 300000, out, sizeof(out));
 	if (code)
-		return not_ready(job, "`knext-init cache warm` exits %d: %s", code,
-				 first_line(out));
+		return not_ready(job, "`knext-init cache warm%s` exits %d: %s",
+				 exec22 ? " -- node22 server.js" : "", code, reason_line(out));
 	if (stat(pack, &st) < 0 || st.st_size == 0)
 		return not_ready(job, "`knext-init cache warm` wrote no pack at %s", pack);
 	return 0;
@@ -339,7 +357,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		code = knext_cmd(job, probe, 10000, out, sizeof(out));
 		if (code)
 			return not_ready(job, "exec mode `knext-init -- /bin/true` exits %d: %s",
-					 code, first_line(out));
+					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
 		     k == K_EXEC22_PACK ? "-exec22" : "") >= (int)sizeof(pack))
