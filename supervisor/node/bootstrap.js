@@ -47,6 +47,7 @@ setInterval(() => knext.notify('WATCHDOG=1'), heartbeat).unref();
 // ---- compile cache ----------------------------------------------------------------------------
 
 const KIND_CODE_CACHE = 1;
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
 const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0 };
 const cacheOffered = env.KNEXT_CACHE === '1';
 const recordFiles = [];
@@ -86,8 +87,12 @@ function installCompileHook() {
 
 	Module.prototype._compile = function knextCompile(content, filename) {
 		const key = path.relative(appDir, filename);
-		const hash = knext.hash(content);
-		const cached = cacheOffered && cacheReady() ?
+		// V8 10.2 drops a script's host-defined options when it is deserialised from code cache,
+		// and Node 18 then fails import() in it ("Invalid host defined options"): a module that
+		// may call import() is compiled from source, always.
+		const cacheable = !DYNAMIC_IMPORT.test(content);
+		const hash = cacheable ? knext.hash(content) : 0n;
+		const cached = cacheable && cacheOffered && cacheReady() ?
 			knext.cacheLookup(KIND_CODE_CACHE, key, hash) : undefined;
 		// Exactly what Node does for a CommonJS module with a wrapper, plus cachedData; dynamic
 		// import() resolves against this module as in Node's own loader.
@@ -104,7 +109,7 @@ function installCompileHook() {
 			stats.bytes += cached.length;
 		}
 		// Only files inside the app are keyed; a pack never names anything outside it.
-		if (recording && !key.startsWith('..') && !path.isAbsolute(key))
+		if (recording && cacheable && !key.startsWith('..') && !path.isAbsolute(key))
 			compiled.set(filename, { key, hash, script });
 		const fn = runScriptInThisContext(script, true, false);
 		const require = makeRequireFunction(this, undefined);

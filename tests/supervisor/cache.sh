@@ -1,0 +1,168 @@
+#!/bin/bash
+# The compile cache end to end, on the real fixture app under embedded Node: cache warm, hits,
+# identical responses, packs from another build or runtime skipped whole, a changed source
+# rejected alone, corrupt packs, write-back, dynamic import(). Usage: cache.sh KNEXT_INIT FIXTURE_DIR
+set -u
+K=$(realpath "$1")
+SRC=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/tap.sh"
+
+if [ ! -e "$SRC/server.js" ]; then
+	echo "1..0 # SKIP fixture app not built"
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export KNEXT_PROBE_PORT=0 KNEXT_CACHE_DIR="$tmp/no-pvc"
+NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+
+# run_app APP LOG [ENV...]: start the app as PID 1, wait for /, fetch the routes into $tmp/resp.*,
+# then SIGTERM and wait. Sets CODE (exit status).
+run_app() {
+	local app=$1 log=$2
+	shift 2
+	local port=$((20000 + RANDOM % 20000))
+	env "$@" PORT=$port KNEXT_APP_DIR="$app" "${NS[@]}" "$K" 2>"$log" >/dev/null &
+	local u=$!
+	pids+=("$u")
+	for _ in $(seq 1500); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.01
+	done
+	for r in / /dynamic?name=pack /api/health /hello.txt; do
+		curl -s -D "$tmp/hdr" -o "$tmp/body" "http://127.0.0.1:$port$r"
+		# Dynamic content (time, pid, uptime) is left out; everything else must match.
+		case $r in
+		/dynamic*) body=$(grep -o '<h1>[^/]*</h1>' "$tmp/body") ;;
+		/api/health) body=$(sed 's/"uptime":[0-9.e+-]*//' "$tmp/body") ;;
+		*) body=$(cat "$tmp/body") ;;
+		esac
+		echo "$(head -1 "$tmp/hdr" | tr -d '\r') $(printf '%s' "$body" | md5sum)"
+	done >"$log.resp"
+	kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
+	wait "$u"
+	CODE=$?
+}
+
+# cache_field LOG FIELD: the number from the last {"event":"cache",...} line.
+cache_field() {
+	grep '"event":"cache","hit"' "$1" | tail -1 | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+plan 11
+
+app="$tmp/app"
+cp -a "$SRC" "$app"
+rm -rf "$app/.knext"
+
+# 1. cache warm writes a valid pack into the app (the image's baked pack).
+"$K" cache warm --app "$app" -o "$app/.knext/cache.pack" --url / --url /dynamic --url /api/health \
+	>"$tmp/warm.out" 2>"$tmp/warm.err"
+r=$?
+[ "$r" = 0 ] && "$K" cache verify "$app/.knext/cache.pack" >/dev/null 2>&1 &&
+	ok "cache warm writes a verified pack ($(grep -o '[0-9]* entries' "$tmp/warm.out"))" ||
+	not_ok "cache warm" "exit=$r" "$(tail -3 "$tmp/warm.err")"
+
+# 2-3. A cold start without a pack, then with the baked one: hits, nothing rejected, and every
+# route answers with the same status and body.
+mv "$app/.knext" "$tmp/knext.saved"
+run_app "$app" "$tmp/cold.log"
+mv "$tmp/knext.saved" "$app/.knext"
+run_app "$app" "$tmp/warm.log"
+hit=$(cache_field "$tmp/warm.log" hit)
+miss=$(cache_field "$tmp/warm.log" miss)
+rej=$(cache_field "$tmp/warm.log" rejected)
+grep -q '"origin":"image"' "$tmp/warm.log" && [ "${hit:-0}" -gt 100 ] && [ "$rej" = 0 ] &&
+	ok "baked pack used: $hit hits, $miss misses, 0 rejected before listening" ||
+	not_ok "baked pack used" "hit=$hit miss=$miss rejected=$rej" "$(grep -E 'cache|prefetch' "$tmp/warm.log")"
+if cmp -s "$tmp/cold.log.resp" "$tmp/warm.log.resp" && grep -q '200 OK' "$tmp/warm.log.resp" &&
+	[ "$(grep -c '200 OK' "$tmp/warm.log.resp")" = 4 ]; then
+	ok "every route: same status and body with and without the pack"
+else
+	not_ok "same responses" "$(diff "$tmp/cold.log.resp" "$tmp/warm.log.resp")"
+fi
+
+# 4. A changed source file: its entry is rejected (a miss), the rest still hit.
+echo "// changed" >>"$app/server.js"
+run_app "$app" "$tmp/changed.log"
+hit2=$(cache_field "$tmp/changed.log" hit)
+miss2=$(cache_field "$tmp/changed.log" miss)
+[ "$hit2" = $((hit - 1)) ] && [ "$miss2" = $((miss + 1)) ] && [ "$CODE" = 0 ] &&
+	ok "changed server.js: only its entry misses ($hit2 hits, $miss2 misses)" ||
+	not_ok "changed source" "hit $hit -> $hit2, miss $miss -> $miss2, exit $CODE"
+
+# 5. Another app build (BUILD_ID) skips the pack whole: a normal cold start.
+cp "$app/.next/BUILD_ID" "$tmp/BUILD_ID"
+echo other-build >"$app/.next/BUILD_ID"
+run_app "$app" "$tmp/other.log"
+cp "$tmp/BUILD_ID" "$app/.next/BUILD_ID"
+grep -q 'BUILD_ID differs' "$tmp/other.log" && grep -q '"origin":"none"' "$tmp/other.log" &&
+	[ "$(cache_field "$tmp/other.log" hit)" = 0 ] && grep -q '200 OK' "$tmp/other.log.resp" &&
+	ok "pack of another app build skipped whole, app serves" ||
+	not_ok "other build" "$(grep cache "$tmp/other.log")"
+
+# 6. Another runtime: a pack that says node v20 is skipped whole.
+mkdir -p "$tmp/d" && echo x >"$tmp/d/server.js"
+"$K" cache pack "$tmp/d" -o "$tmp/v20.pack" --runtime-version v20.0.0 \
+	--build-id "$(cat "$app/.next/BUILD_ID")" >/dev/null 2>&1
+run_app "$app" "$tmp/v20.log" KNEXT_PACK="$tmp/v20.pack"
+grep -q 'runtime version differs' "$tmp/v20.log" && grep -q '200 OK' "$tmp/v20.log.resp" &&
+	ok "pack of another runtime skipped whole" || not_ok "other runtime" "$(grep cache "$tmp/v20.log")"
+
+# 7. A corrupt pack (bytes flipped in the payload) is never used, the app serves.
+cp "$app/.knext/cache.pack" "$tmp/bad.pack"
+size=$(stat -c %s "$tmp/bad.pack")
+printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$tmp/bad.pack" bs=1 seek=$((size / 2)) conv=notrunc status=none
+run_app "$app" "$tmp/bad.log" KNEXT_PACK="$tmp/bad.pack"
+grep -q 'prefetch_failed' "$tmp/bad.log" && [ "$(cache_field "$tmp/bad.log" hit)" = 0 ] &&
+	grep -q '200 OK' "$tmp/bad.log.resp" && [ "$CODE" = 0 ] &&
+	ok "corrupt pack rejected with a reason, cold start, exit 0" ||
+	not_ok "corrupt pack" "$(grep -E 'prefetch|cache' "$tmp/bad.log")"
+
+# 8. KNEXT_PACK names a pack explicitly, ahead of the baked one.
+run_app "$app" "$tmp/explicit.log" KNEXT_PACK="$app/.knext/cache.pack"
+grep -q '"origin":"explicit"' "$tmp/explicit.log" && ok "KNEXT_PACK overrides the search order" ||
+	not_ok "KNEXT_PACK" "$(grep prefetch "$tmp/explicit.log")"
+
+# 9. Write-back to a PVC directory at SIGTERM, atomically; the next start uses it.
+mkdir -p "$tmp/pvc"
+run_app "$app" "$tmp/wb.log" KNEXT_CACHE_DIR="$tmp/pvc" KNEXT_CACHE_WRITEBACK=1
+"$K" cache verify "$tmp/pvc/cache.pack" >/dev/null 2>&1 && [ "$CODE" = 0 ] &&
+	run_app "$app" "$tmp/wb2.log" KNEXT_CACHE_DIR="$tmp/pvc" &&
+	grep -q '"origin":"pvc"' "$tmp/wb2.log" && ok "write-back to the PVC at SIGTERM, used next start" ||
+	not_ok "write-back" "exit=$CODE" "$(ls -la "$tmp/pvc")"
+
+# 10. A read-only PVC: write-back fails, the old pack stays, the app still exits 0.
+cp "$tmp/pvc/cache.pack" "$tmp/old.pack"
+unshare --mount bash -c "mount --bind -o ro '$tmp/pvc' '$tmp/pvc' 2>/dev/null || mount -o remount,bind,ro '$tmp/pvc'
+	$(declare -f run_app cache_field); K='$K'; tmp='$tmp'; NS=(${NS[*]}); pids=()
+	run_app '$app' '$tmp/ro.log' KNEXT_CACHE_DIR='$tmp/pvc' KNEXT_CACHE_WRITEBACK=1; exit \$CODE"
+r=$?
+cmp -s "$tmp/old.pack" "$tmp/pvc/cache.pack" && [ "$r" = 0 ] && grep -q '200 OK' "$tmp/ro.log.resp" &&
+	ok "read-only PVC: old pack intact, app serves and exits 0" ||
+	not_ok "read-only PVC" "exit=$r"
+
+# 11. Dynamic import() from a CommonJS module still works under the cache hook, with a pack.
+mkdir -p "$tmp/esm/.knext"
+cat >"$tmp/esm/server.js" <<'JS'
+const { answer } = require('./lib.js');
+import('./mod.mjs').then((m) => { process.exitCode = m.default + answer; });
+JS
+echo 'exports.answer = 2;' >"$tmp/esm/lib.js"
+echo 'export default 40;' >"$tmp/esm/mod.mjs"
+KNEXT_APP_DIR="$tmp/esm" KNEXT_RECORD_PACK="$tmp/esm/.knext/cache.pack" "${NS[@]}" "$K" 2>/dev/null
+a=$?
+KNEXT_APP_DIR="$tmp/esm" "${NS[@]}" "$K" 2>"$tmp/esm.log"
+b=$?
+[ "$a" = 42 ] && [ "$b" = 42 ] && grep -q '"origin":"image"' "$tmp/esm.log" &&
+	ok "dynamic import() from CommonJS works with the hook and a pack" ||
+	not_ok "dynamic import()" "exit $a then $b" "$(grep -E 'cache|prefetch' "$tmp/esm.log")"
+
+done_testing
