@@ -442,6 +442,10 @@ void controller_stop(struct controller *c)
 	unsigned int i;
 
 	workqueue_shutdown(&c->queue);
+	if (c->nthreads) {
+		informer_abort(&c->apps);
+		informer_abort(&c->svcs);
+	}
 	for (i = 0; i < c->nthreads; i++)
 		pthread_join(c->threads[i], NULL);
 	c->nthreads = 0;

@@ -291,6 +291,11 @@ int informer_run(struct informer *inf)
 	return 0;
 }
 
+void informer_abort(struct informer *inf)
+{
+	kube_client_abort(&inf->kc);
+}
+
 json_t *informer_get(struct informer *inf, const char *key)
 {
 	json_t *obj;

@@ -125,6 +125,12 @@ json_t *informer_keys(struct informer *inf);
 bool informer_synced(struct informer *inf);
 
 /**
+ * informer_abort() - cut the list or watch in flight, so informer_run() notices the stop flag now.
+ * @inf: the informer
+ */
+void informer_abort(struct informer *inf);
+
+/**
  * informer_close() - free the informer. Idempotent; informer_run() must have returned.
  * @inf: the informer
  */

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "kube.h"
 
@@ -15,15 +17,65 @@ int kube_client_init(struct kube_client *kc, const struct kube_config *cfg, cons
 	memset(kc, 0, sizeof(*kc));
 	kc->cfg = cfg;
 	kc->stop = stop;
+	kc->sock = -1;
+	pthread_mutex_init(&kc->lock, NULL);
 	kc->curl = curl_easy_init();
-	return kc->curl ? 0 : -ENOMEM;
+	if (!kc->curl) {
+		pthread_mutex_destroy(&kc->lock);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void kube_client_close(struct kube_client *kc)
 {
-	if (kc->curl)
-		curl_easy_cleanup(kc->curl);
+	if (!kc->curl)
+		return;
+	curl_easy_cleanup(kc->curl);
 	kc->curl = NULL;
+	pthread_mutex_destroy(&kc->lock);
+}
+
+/* curl opens and closes its sockets through these, so kube_client_abort() knows the live one. */
+static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct kube_client *kc = ud;
+	int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&kc->lock);
+	if (kc->stop && atomic_load(kc->stop)) {
+		close(fd);
+		fd = CURL_SOCKET_BAD;
+	} else {
+		kc->sock = fd;
+	}
+	pthread_mutex_unlock(&kc->lock);
+	return fd;
+}
+
+static int close_cb(void *ud, curl_socket_t fd)
+{
+	struct kube_client *kc = ud;
+
+	/* Under the lock: an abort never shuts down a reused descriptor number. */
+	pthread_mutex_lock(&kc->lock);
+	if (kc->sock == fd)
+		kc->sock = -1;
+	close(fd);
+	pthread_mutex_unlock(&kc->lock);
+	return 0;
+}
+
+void kube_client_abort(struct kube_client *kc)
+{
+	if (!kc->curl)
+		return;
+	pthread_mutex_lock(&kc->lock);
+	if (kc->sock >= 0)
+		shutdown(kc->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&kc->lock);
 }
 
 void kube_response_close(struct kube_response *resp)
@@ -142,6 +194,10 @@ static int setup(struct kube_client *kc, const char *method, const char *path, c
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)kc->stop);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "knext-operator");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, kc);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, kc);
 	set_tls(c, kc->cfg);
 
 	h = curl_slist_append(h, "Accept: application/json");

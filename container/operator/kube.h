@@ -6,6 +6,7 @@
 #ifndef KNEXT_OPERATOR_KUBE_H
 #define KNEXT_OPERATOR_KUBE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -20,12 +21,16 @@
  * @curl:   the easy handle, reused so the connection stays open
  * @stop:   when it becomes true, transfers in flight are aborted
  * @errbuf: curl's last error text
+ * @lock:   guards @sock
+ * @sock:   the socket curl has open, -1 when none
  */
 struct kube_client {
 	const struct kube_config *cfg;
 	CURL *curl;
 	const atomic_bool *stop;
 	char errbuf[CURL_ERROR_SIZE];
+	pthread_mutex_t lock;
+	int sock;
 };
 
 /**
@@ -84,6 +89,13 @@ int kube_request(struct kube_client *kc, const char *method, const char *path, c
  */
 int kube_stream(struct kube_client *kc, const char *path, long timeout_s, watch_line_fn cb,
 		void *ud, struct kube_response *resp, char *reason, size_t len);
+
+/**
+ * kube_client_abort() - end the transfer in flight now (from another thread): its socket is shut
+ * down, so a watch blocked in recv() returns at once instead of at curl's next progress check.
+ * @kc: the client; the caller has set its stop flag, or the transfer is simply retried
+ */
+void kube_client_abort(struct kube_client *kc);
 
 /**
  * kube_response_close() - free a response. Idempotent.

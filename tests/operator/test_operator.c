@@ -157,6 +157,32 @@ static void check_applied(void)
 	cr_expect_eq(fake_bad_requests(&h.fake), 0, "every request was well-formed SSA");
 }
 
+/* Every line the operator wrote on stderr is one JSON object with ts_ms, level and event. */
+static void check_log(void)
+{
+	char path[512], *line = NULL;
+	size_t cap = 0;
+	unsigned int n = 0;
+	json_t *obj;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/operator.log", h.dir);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (getline(&line, &cap, f) > 0) {
+		obj = json_loads(line, 0, NULL);
+		cr_expect(json_is_object(obj), "not a JSON object: %s", line);
+		cr_expect(json_is_number(json_object_get(obj, "ts_ms")), "%s", line);
+		cr_expect(json_is_string(json_object_get(obj, "level")), "%s", line);
+		cr_expect(json_is_string(json_object_get(obj, "event")), "%s", line);
+		json_decref(obj);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	cr_expect_gt(n, 3);
+}
+
 TestSuite(operator, .init = setup, .fini = teardown, .timeout = 90);
 
 Test(operator, converges_and_never_reapplies)
@@ -185,6 +211,7 @@ Test(operator, converges_and_never_reapplies)
 	cr_expect(harness_alive(&h));
 	check_applied();
 	cr_expect_eq(harness_stop(&h, 5000), 0, "clean exit on SIGTERM");
+	check_log();
 }
 
 Test(operator, change_applies_and_same_spec_does_not)
@@ -212,6 +239,18 @@ Test(operator, change_applies_and_same_spec_does_not)
 	fake_put_app(&h.fake, NS, "shop", app_spec(2));
 	harness_sleep_ms(1500);
 	cr_expect_eq(fake_apply_count(&h.fake, NS, "shop"), 2);
+	/* Valid -> invalid: reported, and the running Service is left alone. */
+	fake_put_app(&h.fake, NS, "shop",
+		     "{\"image\":\"registry.example/shop:v2\",\"scaling\":{\"minScale\":2}}");
+	cr_assert(harness_wait(invalid_reported, &h, (void *)"shop", WAIT_MS));
+	cr_expect_eq(fake_apply_count(&h.fake, NS, "shop"), 2);
+	svc = fake_get_service(&h.fake, NS, "shop");
+	cr_expect_not_null(svc, "the last good Service keeps running");
+	json_decref(svc);
+	/* Invalid -> valid again: applied. */
+	fake_put_app(&h.fake, NS, "shop", app_spec(1));
+	cr_assert(wait_converged(names, 4));
+	cr_expect_eq(fake_apply_count(&h.fake, NS, "shop"), 3);
 	check_applied();
 	cr_expect_eq(harness_stop(&h, 5000), 0);
 }
@@ -373,6 +412,7 @@ Test(operator, health_and_metrics)
 {
 	static const char *const names[] = { "a", NULL };
 	char body[16384];
+	double t0;
 
 	fake_put_app(&h.fake, NS, "a", app_spec(0));
 	start();
@@ -385,7 +425,10 @@ Test(operator, health_and_metrics)
 	cr_expect(strstr(body, "knext_operator_applies_total 1\n"), "%s", body);
 	cr_expect(strstr(body, "knext_operator_queue_depth 0"), "%s", body);
 	cr_expect_eq(harness_http_get(&h, "/nope", body, sizeof(body)), 404);
+	/* SIGTERM cuts the open watches instead of waiting for them to notice. */
+	t0 = fake_now_ms();
 	cr_expect_eq(harness_stop(&h, 5000), 0);
+	cr_expect_lt(fake_now_ms() - t0, 500.0, "stopped in %.0f ms", fake_now_ms() - t0);
 }
 
 Test(operator, namespace_scope)
