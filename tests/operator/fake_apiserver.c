@@ -28,20 +28,21 @@ void fake_wake(struct fake *f)
 	(void)n;
 }
 
-int fake_send_all(int fd, const char *p, size_t n)
+unsigned long fake_tls_failures(struct fake *f)
 {
-	ssize_t w;
+	unsigned long n;
 
-	while (n) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	pthread_mutex_lock(&f->lock);
+	n = f->tls_failures;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+void fake_last_auth(struct fake *f, char *buf, size_t len)
+{
+	pthread_mutex_lock(&f->lock);
+	snprintf(buf, len, "%s", f->auth);
+	pthread_mutex_unlock(&f->lock);
 }
 
 static const char *reason_phrase(int code)
@@ -78,9 +79,9 @@ int fake_respond(struct fake_conn *c, int code, json_t *body)
 		head, sizeof(head),
 		"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 		code, reason_phrase(code), len);
-	r = fake_send_all(c->fd, head, (size_t)n);
+	r = fake_send_all(c, head, (size_t)n);
 	if (!r && text)
-		r = fake_send_all(c->fd, text, len);
+		r = fake_send_all(c, text, len);
 	free(text);
 	json_decref(body);
 	return r;

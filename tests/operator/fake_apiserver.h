@@ -57,6 +57,9 @@ struct fake {
 	unsigned long bad_requests;
 	char *dump_dir;
 	unsigned long dumped;
+	void *tls;
+	unsigned long tls_failures;
+	char auth[256];
 };
 
 /**
@@ -122,6 +125,18 @@ void fake_set_knative(struct fake *f, bool on);
 
 /** fake_restart() - drop every connection, compact, refuse connections for @down_ms, listen again. */
 void fake_restart(struct fake *f, int down_ms);
+
+/**
+ * fake_enable_tls() - serve HTTPS from now on, with this certificate chain and key (PEM files).
+ * Return: 0, -ENOTSUP when built without OpenSSL, -EINVAL for unusable files.
+ */
+int fake_enable_tls(struct fake *f, const char *cert, const char *key);
+
+/** fake_tls_failures() - TLS handshakes that failed (a client that does not trust us). */
+unsigned long fake_tls_failures(struct fake *f);
+
+/** fake_last_auth() - the Authorization header of the last request. */
+void fake_last_auth(struct fake *f, char *buf, size_t len);
 
 /** fake_now_ms() - CLOCK_MONOTONIC in ms. */
 double fake_now_ms(void);

@@ -80,11 +80,11 @@ static int send_chunk(struct fake_conn *c, json_t *ev)
 	if (!text)
 		return -1;
 	n = snprintf(head, sizeof(head), "%zx\r\n", len + 1);
-	r = fake_send_all(c->fd, head, (size_t)n);
+	r = fake_send_all(c, head, (size_t)n);
 	if (!r)
-		r = fake_send_all(c->fd, text, len);
+		r = fake_send_all(c, text, len);
 	if (!r)
-		r = fake_send_all(c->fd, "\n\r\n", 3);
+		r = fake_send_all(c, "\n\r\n", 3);
 	free(text);
 	return r;
 }
@@ -109,11 +109,11 @@ static int start_watch(struct fake *f, struct fake_conn *c, enum res res, const 
 		if (f->gone_as_http)
 			return fake_respond_status(c, 410, "Expired", "too old resource version") ?:
 				       -1;
-		fake_send_all(c->fd, chunked_head, strlen(chunked_head));
+		fake_send_all(c, chunked_head, strlen(chunked_head));
 		send_chunk(c,
 			   json_pack("{s:s,s:o}", "type", "ERROR", "object",
 				     fake_status_obj(410, "Expired", "too old resource version")));
-		fake_send_all(c->fd, "0\r\n\r\n", 5);
+		fake_send_all(c, "0\r\n\r\n", 5);
 		return -1; /* ended: close */
 	}
 	f->watches++;
@@ -124,7 +124,7 @@ static int start_watch(struct fake *f, struct fake_conn *c, enum res res, const 
 	c->bookmarks = !strcmp(bm, "true") || !strcmp(bm, "1");
 	c->deadline_ms = fake_now_ms() + (timeout[0] ? atof(timeout) * 1000 : 1e9);
 	c->next_bookmark_ms = fake_now_ms() + f->bookmark_ms;
-	if (fake_send_all(c->fd, chunked_head, strlen(chunked_head)))
+	if (fake_send_all(c, chunked_head, strlen(chunked_head)))
 		return -1;
 	if (rvs[0] && rv) {
 		c->sent_rv = rv;
@@ -420,6 +420,7 @@ static int process_input(struct fake *f, struct fake_conn *c)
 			return -1;
 		header_value(c->in, "Content-Type", ctype, sizeof(ctype));
 		header_value(c->in, "Content-Length", clen, sizeof(clen));
+		header_value(c->in, "Authorization", f->auth, sizeof(f->auth));
 		*end = '\r';
 		blen = strtoul(clen, NULL, 10);
 		if (c->len < hlen + blen)
@@ -437,9 +438,10 @@ static void conn_close(struct fake *f, int i, bool end_stream)
 	struct fake_conn *c = f->conns[i];
 
 	if (end_stream)
-		fake_send_all(c->fd, "0\r\n\r\n", 5);
+		fake_send_all(c, "0\r\n\r\n", 5);
 	else
 		shutdown(c->fd, SHUT_RDWR);
+	fake_tls_free(c);
 	close(c->fd);
 	free(c->in);
 	free(c);
@@ -458,7 +460,7 @@ static int read_conn(struct fake *f, struct fake_conn *c)
 		c->in = b;
 		c->cap += 65536;
 	}
-	n = read(c->fd, c->in + c->len, c->cap - c->len);
+	n = fake_recv(c, c->in + c->len, c->cap - c->len);
 	if (n <= 0)
 		return -1;
 	c->len += (size_t)n;
@@ -587,7 +589,11 @@ static void *serve_main(void *arg)
 		for (i = 2; i < np; i++) {
 			if (!p[i].revents || !f->conns[idx[i]])
 				continue;
-			if (read_conn(f, f->conns[idx[i]]))
+			/* TLS may hold more decrypted bytes than one read takes. */
+			do
+				r = read_conn(f, f->conns[idx[i]]);
+			while (!r && fake_tls_pending(f->conns[idx[i]]));
+			if (r)
 				conn_close(f, idx[i], false);
 		}
 		if (p[1].revents) {
@@ -602,10 +608,15 @@ static void *serve_main(void *arg)
 				/* Head and body go out as separate writes: no Nagle delay. */
 				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 				f->conns[i] = calloc(1, sizeof(*f->conns[i]));
-				if (f->conns[i])
+				if (f->conns[i]) {
 					f->conns[i]->fd = fd;
-				else
+					if (fake_tls_accept(f, f->conns[i])) {
+						f->tls_failures++;
+						conn_close(f, i, false);
+					}
+				} else {
 					close(fd);
+				}
 			}
 		}
 		now = fake_now_ms();
@@ -687,5 +698,6 @@ void fake_close(struct fake *f)
 	f->apps = f->svcs = f->events = f->apply_count = f->apply_ms = NULL;
 	free(f->dump_dir);
 	f->dump_dir = NULL;
+	fake_tls_close(f);
 	pthread_mutex_destroy(&f->lock);
 }

@@ -4,6 +4,7 @@
 #define KNEXT_TESTS_FAKE_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "fake_apiserver.h"
 
@@ -15,6 +16,7 @@ enum res { RES_APPS, RES_SVCS };
 /* One client connection; a watch keeps it until the stream ends. */
 struct fake_conn {
 	int fd;
+	void *ssl;
 	char *in;
 	size_t len;
 	size_t cap;
@@ -29,7 +31,12 @@ struct fake_conn {
 };
 
 void fake_wake(struct fake *f);
-int fake_send_all(int fd, const char *p, size_t n);
+int fake_send_all(struct fake_conn *c, const char *p, size_t n);
+ssize_t fake_recv(struct fake_conn *c, char *buf, size_t n);
+int fake_tls_accept(struct fake *f, struct fake_conn *c);
+bool fake_tls_pending(struct fake_conn *c);
+void fake_tls_free(struct fake_conn *c);
+void fake_tls_close(struct fake *f);
 int fake_respond(struct fake_conn *c, int code, json_t *body);
 json_t *fake_status_obj(int code, const char *reason, const char *msg);
 int fake_respond_status(struct fake_conn *c, int code, const char *reason, const char *msg);

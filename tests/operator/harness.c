@@ -54,7 +54,6 @@ static int free_port(void)
 int harness_init(struct harness *h, bool dump)
 {
 	char path[512];
-	FILE *f;
 	int r;
 
 	memset(h, 0, sizeof(*h));
@@ -65,20 +64,30 @@ int harness_init(struct harness *h, bool dump)
 	r = fake_init(&h->fake, dump ? path : NULL);
 	if (r)
 		return r;
+	r = harness_kubeconfig(h, "http", NULL);
+	if (r)
+		return r;
+	h->metrics_port = free_port();
+	return h->metrics_port > 0 ? 0 : -EADDRNOTAVAIL;
+}
+
+int harness_kubeconfig(struct harness *h, const char *scheme, const char *cluster_extra)
+{
+	char path[512];
+	FILE *f;
+
 	snprintf(path, sizeof(path), "%s/kubeconfig", h->dir);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
 	fprintf(f,
 		"apiVersion: v1\nkind: Config\n"
-		"clusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:%d/\n"
+		"clusters:\n- name: fake\n  cluster:\n    server: %s://127.0.0.1:%d/\n%s"
 		"users:\n- name: tester\n  user:\n    token: test-token\n"
 		"contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n"
 		"current-context: fake\n",
-		h->fake.port);
-	fclose(f);
-	h->metrics_port = free_port();
-	return h->metrics_port > 0 ? 0 : -EADDRNOTAVAIL;
+		scheme, h->fake.port, cluster_extra ? cluster_extra : "");
+	return fclose(f) ? -errno : 0;
 }
 
 int harness_start(struct harness *h, const char *const *extra)

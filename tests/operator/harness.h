@@ -30,6 +30,16 @@ struct harness {
  * DIR/applied when @dump), write the kubeconfig. */
 int harness_init(struct harness *h, bool dump);
 
+/**
+ * harness_kubeconfig() - (re)write DIR/kubeconfig for the fake server.
+ * @h:             the harness
+ * @scheme:        "http" or "https"
+ * @cluster_extra: more YAML lines for the cluster entry (6-space indented), or NULL
+ *
+ * Return: 0 or -errno.
+ */
+int harness_kubeconfig(struct harness *h, const char *scheme, const char *cluster_extra);
+
 /** harness_start() - start knext-operator (path from $KNEXT_OPERATOR) with extra args. */
 int harness_start(struct harness *h, const char *const *extra);
 

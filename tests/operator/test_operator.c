@@ -4,6 +4,7 @@
  * invalid NextApps, deletion, and recovery from every scripted fault.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,5 +483,78 @@ Test(operator, applied_services_pass_knative_schema)
 	r = system(cmd);
 	cr_expect_eq(r, 0, "Knative schema rejects an applied Service (see %s/schema.tap)", h.dir);
 	check_applied();
+	cr_expect_eq(harness_stop(&h, 5000), 0);
+}
+
+/* A self-signed certificate for 127.0.0.1 in the scratch dir; false when openssl is missing. */
+static bool make_cert(char *b64, size_t len)
+{
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		 "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+		 "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+		 h.dir, h.dir);
+	if (system(cmd))
+		return false;
+	snprintf(cmd, sizeof(cmd), "base64 -w0 %s/cert.pem", h.dir);
+	p = popen(cmd, "r");
+	if (!p)
+		return false;
+	n = fread(b64, 1, len - 1, p);
+	b64[n] = '\0';
+	return !pclose(p) && n > 0;
+}
+
+static int enable_tls(void)
+{
+	char cert[512], key[512];
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", h.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", h.dir);
+	return fake_enable_tls(&h.fake, cert, key);
+}
+
+Test(operator, https_with_ca_data_and_token)
+{
+	static const char *const names[] = { "shop", NULL };
+	char b64[8192], extra[8400], auth[256];
+
+	if (!make_cert(b64, sizeof(b64)))
+		cr_skip_test("openssl command missing");
+	if (enable_tls() == -ENOTSUP)
+		cr_skip_test("fake API server built without OpenSSL");
+	snprintf(extra, sizeof(extra), "    certificate-authority-data: %s\n", b64);
+	cr_assert_eq(harness_kubeconfig(&h, "https", extra), 0);
+	fake_put_app(&h.fake, NS, "shop", app_spec(0));
+	start();
+	cr_assert(wait_converged(names, 1), "converges over HTTPS");
+	fake_last_auth(&h.fake, auth, sizeof(auth));
+	cr_expect_str_eq(auth, "Bearer test-token");
+	cr_expect_eq(fake_tls_failures(&h.fake), 0);
+	cr_expect_eq(harness_stop(&h, 5000), 0);
+}
+
+Test(operator, https_server_not_in_the_ca_is_refused)
+{
+	char b64[8192];
+	unsigned long applies;
+
+	if (!make_cert(b64, sizeof(b64)))
+		cr_skip_test("openssl command missing");
+	if (enable_tls() == -ENOTSUP)
+		cr_skip_test("fake API server built without OpenSSL");
+	/* No CA given: the system trust store does not know our self-signed server. */
+	cr_assert_eq(harness_kubeconfig(&h, "https", NULL), 0);
+	fake_put_app(&h.fake, NS, "shop", app_spec(0));
+	start();
+	harness_sleep_ms(2000);
+	fake_stats(&h.fake, &applies, NULL, NULL, NULL);
+	cr_expect_eq(applies, 0, "nothing sent to an unverified server");
+	cr_expect_gt(fake_tls_failures(&h.fake), 0);
+	cr_expect(harness_alive(&h), "keeps retrying, does not crash");
 	cr_expect_eq(harness_stop(&h, 5000), 0);
 }
