@@ -32,6 +32,17 @@
 #define DEPTH_MAX 32u
 #define WINDOW (6ull << 20)
 #define DECODERS 2
+#define HUGE (2u << 20)
+
+/*
+ * Buffers for compressed and decoded bytes live on transparent huge pages where the kernel allows
+ * them: a page fault costs microseconds on these VMs, so 2 MiB pages save hundreds of faults.
+ */
+struct hbuf {
+	uint8_t *base;
+	size_t len;
+	uint8_t *p;
+};
 
 struct prefetch_run {
 	struct prefetch *p;
@@ -46,6 +57,7 @@ struct prefetch_run {
 
 	int fd;
 	uint64_t file_size;
+	struct hbuf rbuf;
 	uint8_t *buf;
 	struct io_uring ring;
 	int use_uring;
@@ -74,6 +86,33 @@ struct prefetch_run {
 	pthread_t decoders[DECODERS];
 	int n_decoders;
 };
+
+static int hbuf_alloc(struct hbuf *b, size_t len)
+{
+	uintptr_t a;
+
+	/* Whole huge pages only: the kernel backs nothing smaller with one. */
+	len = (len + HUGE - 1) & ~(size_t)(HUGE - 1);
+	b->len = len + HUGE;
+	b->base = mmap(NULL, b->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b->base == MAP_FAILED) {
+		b->base = NULL;
+		return -errno;
+	}
+	a = ((uintptr_t)b->base + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+	b->p = (uint8_t *)a;
+	madvise(b->p, len, MADV_HUGEPAGE);
+	return 0;
+}
+
+static void hbuf_free(struct hbuf *b)
+{
+	if (b->base)
+		munmap(b->base, b->len);
+	b->base = NULL;
+	b->p = NULL;
+}
 
 static int run_fail(struct prefetch_run *r, int err, const char *fmt, ...)
 {
@@ -137,8 +176,11 @@ static void *decode_cb(void *arg)
 	struct prefetch_run *r = arg;
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
 	long page = sysconf(_SC_PAGESIZE);
-	uint8_t *out = malloc(r->max_frame_raw ? r->max_frame_raw : 1);
+	struct hbuf ob = { 0 };
+	uint8_t *out = NULL;
 
+	if (dc && hbuf_alloc(&ob, r->max_frame_raw ? r->max_frame_raw : 1) == 0)
+		out = ob.p;
 	if (!dc || !out) {
 		run_fail(r, -ENOMEM, "out of memory for a decoder");
 		goto out;
@@ -185,10 +227,13 @@ static void *decode_cb(void *arg)
 			run_fail(r, -errno, "memfd write: %s", strerror(errno));
 			break;
 		}
-		/* Give back the compressed pages that hold only this frame's bytes. */
+		/*
+		 * A pack larger than the read window gives back the compressed pages that hold only
+		 * this frame's bytes, so memory stays bounded; a small one is left whole.
+		 */
 		lo = (f.file_offset + page - 1) & ~(uint64_t)(page - 1);
 		hi = (f.file_offset + f.comp_size) & ~(uint64_t)(page - 1);
-		if (hi > lo)
+		if (r->file_size > WINDOW && hi > lo)
 			madvise(r->buf + lo, hi - lo, MADV_DONTNEED);
 		pthread_mutex_lock(&r->lock);
 		r->decoded[i] = 1;
@@ -198,7 +243,7 @@ static void *decode_cb(void *arg)
 		pthread_mutex_unlock(&r->lock);
 	}
 out:
-	free(out);
+	hbuf_free(&ob);
 	ZSTD_freeDCtx(dc);
 	return NULL;
 }
@@ -451,12 +496,10 @@ static int open_pack(struct prefetch_run *r)
 	r->chunk_got = calloc(r->n_chunks, sizeof(*r->chunk_got));
 	if (!r->chunk_got)
 		return run_fail(r, -ENOMEM, "out of memory");
-	r->buf = mmap(NULL, r->file_size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r->buf == MAP_FAILED) {
-		r->buf = NULL;
-		return run_fail(r, -errno, "mmap: %s", strerror(errno));
-	}
+	err = hbuf_alloc(&r->rbuf, r->file_size);
+	if (err)
+		return run_fail(r, err, "mmap: %s", strerror(-err));
+	r->buf = r->rbuf.p;
 	if (r->force_pread || (io && strcmp(io, "pread") == 0)) {
 		snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "KNEXT_IO=pread");
 	} else {
@@ -505,8 +548,7 @@ static void *io_cb(void *arg)
 		err = seal_memfd(r);
 	if (r->use_uring)
 		io_uring_queue_exit(&r->ring);
-	if (r->buf)
-		munmap(r->buf, r->file_size);
+	hbuf_free(&r->rbuf);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (err && p->memfd >= 0) {
