@@ -254,6 +254,8 @@ int operator_cli_main(int argc, char **argv)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &lg.start);
+	/* jansson seeds its hash function lazily; do it before there are threads to race. */
+	json_object_seed(0);
 	r = parse_args(argc, argv, &o);
 	if (r > 0)
 		return 0;

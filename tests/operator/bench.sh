@@ -38,8 +38,11 @@ rows = [
                                   f"{med(lambda r: r['latency_ms']['p99']):.2f} ms"),
     ("baseline bare apply p50 / p99", f"{med(lambda r: r['baseline_apply_ms']['p50']):.2f} / "
                                       f"{med(lambda r: r['baseline_apply_ms']['p99']):.2f} ms"),
+    ("burst of N/2 changes p50 / p99 / last", f"{med(lambda r: r['burst']['p50']):.0f} / "
+                                  f"{med(lambda r: r['burst']['p99']):.0f} / "
+                                  f"{med(lambda r: r['burst']['last']):.0f} ms"),
     ("applies per change", f"{med(lambda r: r['operator_applies_for_changes'] / r['changes']):.2f}"),
 ]
 for k, v in rows:
-    print(f"  {k:32s} {v}")
+    print(f"  {k:38s} {v}")
 PY

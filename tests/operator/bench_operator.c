@@ -125,7 +125,8 @@ int main(int argc, char **argv)
 	unsigned long applies_after_sync, applies_end;
 	struct harness h;
 	char name[64];
-	int i, j, done;
+	double *burst, *before_burst, burst_last;
+	int i, j, done, nburst, *cur;
 	CURL *c;
 
 	if (argc < 2 || napps < 1 || nchanges < 1) {
@@ -134,12 +135,14 @@ int main(int argc, char **argv)
 	}
 	setenv("KNEXT_OPERATOR", argv[1], 1);
 	lat = calloc((size_t)nchanges, sizeof(*lat));
+	cur = calloc((size_t)napps, sizeof(*cur));
 	base = calloc((size_t)nchanges, sizeof(*base));
-	if (!lat || !base || harness_init(&h, false))
+	if (!lat || !base || !cur || harness_init(&h, false))
 		return 1;
 	for (i = 0; i < napps; i++) {
 		snprintf(name, sizeof(name), "app-%04d", i);
-		fake_put_app(&h.fake, NS, name, app_spec(i % 3));
+		cur[i] = i % 3;
+		fake_put_app(&h.fake, NS, name, app_spec(cur[i]));
 	}
 	t0 = fake_now_ms();
 	if (harness_start(&h, args))
@@ -176,7 +179,8 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "app-%04d", (j * 7) % napps);
 		before = fake_last_apply_ms(&h.fake, NS, name);
 		t0 = fake_now_ms();
-		fake_put_app(&h.fake, NS, name, app_spec((j * 7) % napps % 3 + 3));
+		cur[(j * 7) % napps] = (j * 7) % napps % 3 + 3;
+		fake_put_app(&h.fake, NS, name, app_spec(cur[(j * 7) % napps]));
 		for (done = 0; !done && fake_now_ms() - t0 < 10000;) {
 			double at = fake_last_apply_ms(&h.fake, NS, name);
 
@@ -195,18 +199,55 @@ int main(int argc, char **argv)
 	proc_usage(h.pid, &cpu2, &rss_end, &hwm_end);
 	fake_stats(&h.fake, &applies_end, NULL, NULL, NULL);
 
+	/* A burst: half the NextApps changed at once; each one's latency includes its wait in the
+	 * queue, and the last one's is the time to work through the burst. */
+	nburst = napps / 2;
+	burst = calloc((size_t)nburst, sizeof(*burst));
+	before_burst = calloc((size_t)nburst, sizeof(*before_burst));
+	if (!burst || !before_burst)
+		return 1;
+	for (j = 0; j < nburst; j++) {
+		snprintf(name, sizeof(name), "app-%04d", j * 2);
+		before_burst[j] = fake_last_apply_ms(&h.fake, NS, name);
+	}
+	t0 = fake_now_ms();
+	for (j = 0; j < nburst; j++) {
+		snprintf(name, sizeof(name), "app-%04d", j * 2);
+		/* Always a real change, whatever the app's current spec. */
+		fake_put_app(&h.fake, NS, name, app_spec(cur[j * 2] == 5 ? 4 : 5));
+	}
+	for (j = 0; j < nburst && fake_now_ms() - t0 < 60000;) {
+		double at;
+
+		snprintf(name, sizeof(name), "app-%04d", j * 2);
+		at = fake_last_apply_ms(&h.fake, NS, name);
+		if (at > before_burst[j]) {
+			burst[j++] = at - t0;
+		} else {
+			harness_sleep_ms(2);
+		}
+	}
+	for (; j < nburst; j++)
+		burst[j] = 60000;
+	burst_last = pct(burst, nburst, 1.0);
+
 	printf("{\"napps\":%d,\"sync_ms\":%.0f,\"sync_cpu_ms\":%.0f,\"idle_cpu_ms_per_s\":%.2f,"
 	       "\"rss_kb\":%ld,\"hwm_kb\":%ld,\"rss_end_kb\":%ld,\"applies_sync\":%lu,"
 	       "\"changes\":%d,\"operator_applies_for_changes\":%lu,\"change_cpu_ms\":%.0f,"
 	       "\"latency_ms\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-	       "\"baseline_apply_ms\":{\"p50\":%.2f,\"p99\":%.2f}}\n",
+	       "\"baseline_apply_ms\":{\"p50\":%.2f,\"p99\":%.2f},"
+	       "\"burst\":{\"n\":%d,\"p50\":%.1f,\"p99\":%.1f,\"last\":%.1f}}\n",
 	       napps, sync_ms, cpu0, (cpu1 - idle0) / 5.0, rss, hwm, rss_end, applies_after_sync,
 	       nchanges, applies_end - applies_after_sync - (unsigned long)nchanges, cpu2 - cpu1,
 	       pct(lat, nchanges, 0.5), pct(lat, nchanges, 0.99), pct(lat, nchanges, 1.0),
-	       pct(base, nchanges, 0.5), pct(base, nchanges, 0.99));
+	       pct(base, nchanges, 0.5), pct(base, nchanges, 0.99), nburst, pct(burst, nburst, 0.5),
+	       pct(burst, nburst, 0.99), burst_last);
 	i = harness_stop(&h, 10000);
 	harness_close(&h);
 	free(lat);
 	free(base);
+	free(burst);
+	free(cur);
+	free(before_burst);
 	return i == 0 ? 0 : 1;
 }
