@@ -13,6 +13,7 @@ module loaded up to the first render, plus its source), then measures:
 """
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -56,14 +57,25 @@ def record():
     return os.path.join(rec, 'manifest.tsv')
 
 
-def run_json(args):
+def cpu_ms():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1e3
+
+
+def run_json(args, cpu=None):
+    c0 = cpu_ms()
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    if cpu is not None:
+        cpu.append(cpu_ms() - c0)
     return json.loads(out)
 
 
-def wall(args):
+def wall(args, cpu=None):
+    c0 = cpu_ms()
     t0 = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    if cpu is not None:
+        cpu.append(cpu_ms() - c0)
     return (time.perf_counter() - t0) * 1e3
 
 
@@ -80,12 +92,12 @@ def main():
                    check=True, stdout=subprocess.DEVNULL)
     bp = os.path.join(tools, 'bench_prefetch')
     res = {k: [] for k in ('zstd_wall', 'pf_wall', 'pf_ms', 'pfp_ms', 'cold_files', 'cold_pf',
-                           'cold_pfp', 'rss_kb')}
+                           'cold_pfp', 'rss_kb', 'zstd_cpu', 'pf_cpu')}
     info = {}
     for _ in range(rounds):
-        res['zstd_wall'].append(wall(['zstd', '-q', '-d', '-c', pack]))
+        res['zstd_wall'].append(wall(['zstd', '-q', '-d', '-c', pack], res['zstd_cpu']))
         t0 = time.perf_counter()
-        j = run_json([bp, 'prefetch', pack])
+        j = run_json([bp, 'prefetch', pack], res['pf_cpu'])
         res['pf_wall'].append((time.perf_counter() - t0) * 1e3)
         res['pf_ms'].append(j['ms'])
         res['rss_kb'].append(j['rss_kb'])
@@ -102,7 +114,10 @@ def main():
     print(f"rounds: {rounds} interleaved, medians")
     print(f"hot:  zstd -d -c > /dev/null {med['zstd_wall']:.2f} ms (process) | prefetch "
           f"{med['pf_wall']:.2f} ms (process), {med['pf_ms']:.2f} ms in-process, pread "
-          f"{med['pfp_ms']:.2f} ms | speed-up {med['zstd_wall'] / med['pf_wall']:.2f}x (process)")
+          f"{med['pfp_ms']:.2f} ms | speed-up {med['zstd_wall'] / med['pf_wall']:.2f}x (process), "
+          f"{med['zstd_wall'] / med['pf_ms']:.2f}x (in-process)")
+    print(f"hot CPU (user+sys per process): zstd {med['zstd_cpu']:.1f} ms, prefetch "
+          f"{med['pf_cpu']:.1f} ms; load average {os.getloadavg()[0]:.2f}")
     print(f"cold: {jf['files']} files one by one {med['cold_files']:.2f} ms | prefetch "
           f"{med['cold_pf']:.2f} ms (pread {med['cold_pfp']:.2f} ms) | speed-up "
           f"{med['cold_files'] / med['cold_pf']:.2f}x")
