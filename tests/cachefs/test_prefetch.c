@@ -142,13 +142,13 @@ Test(prefetch, forced_pread_by_env)
 	free(path);
 }
 
-/* Makes io_uring_setup fail with EPERM, as Docker's and containerd's default profiles do. */
-static int block_io_uring(void)
+/* Makes io_uring_setup fail with @err: EPERM as Docker's and containerd's profiles do, or ENOSYS. */
+static int block_io_uring(int err)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
@@ -158,9 +158,9 @@ static int block_io_uring(void)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-Test(prefetch, seccomp_blocked_io_uring_falls_back)
+static void seccomp_case(int errnum, unsigned seed)
 {
-	char *path = make_pack(14, 300, "d.pack");
+	char *path = make_pack(seed, 300, "d.pack");
 	int status;
 	pid_t pid = fork();
 
@@ -168,15 +168,16 @@ Test(prefetch, seccomp_blocked_io_uring_falls_back)
 		struct prefetch p;
 		struct io_uring r;
 
-		if (block_io_uring())
+		if (block_io_uring(errnum))
 			_exit(10);
-		if (io_uring_queue_init(2, &r, 0) != -EPERM)
+		if (io_uring_queue_init(2, &r, 0) != -errnum)
 			_exit(11);
 		if (prefetch_run_sync(&p, path, NULL))
 			_exit(12);
-		if (!p.used_fallback || !strstr(p.fallback_reason, "io_uring_queue_init"))
+		if (!p.used_fallback || !strstr(p.fallback_reason, "io_uring_queue_init") ||
+		    !strstr(p.fallback_reason, strerror(errnum)))
 			_exit(13);
-		check_memfd(&p, 14, 300);
+		check_memfd(&p, seed, 300);
 		prefetch_close(&p);
 		_exit(0);
 	}
@@ -185,6 +186,16 @@ Test(prefetch, seccomp_blocked_io_uring_falls_back)
 	cr_assert(WIFEXITED(status), "child died");
 	cr_assert_eq(WEXITSTATUS(status), 0, "child failed with %d", WEXITSTATUS(status));
 	free(path);
+}
+
+Test(prefetch, seccomp_blocked_io_uring_falls_back)
+{
+	seccomp_case(EPERM, 14);
+}
+
+Test(prefetch, io_uring_enosys_falls_back)
+{
+	seccomp_case(ENOSYS, 16);
 }
 
 static void expect_failure(const char *path, const struct prefetch_opts *o, int err)

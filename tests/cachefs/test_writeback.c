@@ -7,6 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -317,4 +322,46 @@ Test(writeback, concurrent_writers_and_verifying_readers, .timeout = 120)
 	cr_assert_gt(shared[1], 0, "readers never read");
 	fprintf(stderr, "# 300 write-backs, %d verified reads, none torn\n", shared[1]);
 	cr_assert_eq(stray_files(dir), 0);
+}
+
+/* In a child: fsync fails with EIO (a dying volume); the write-back must leave the old pack. */
+Test(writeback, io_error_keeps_the_old_pack)
+{
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(write_sample(dir, 1, 30, 3), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsync, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+		struct pack_writer w;
+		char reason[256];
+		size_t l0, l1;
+		uint8_t *before = read_pack(dir, &l0), *after;
+		int err;
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(SKIP_CODE);
+		sample_writer(&w, 2, 60, 3);
+		err = pack_writeback(dir, "cache.pack", &w, 0, reason, sizeof(reason));
+		pack_writer_close(&w);
+		if (err != -EIO || !strstr(reason, "fsync"))
+			_exit(2);
+		after = read_pack(dir, &l1);
+		if (l0 != l1 || memcmp(before, after, l0))
+			_exit(3);
+		_exit(stray_files(dir) ? 4 : 0);
+	}
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_CODE)
+		cr_skip_test("seccomp unavailable");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child check %d failed",
+		  WEXITSTATUS(status));
 }
