@@ -54,6 +54,28 @@ static void svc_changed_cb(void *ud, const char *key, json_t *obj, bool deleted)
 	}
 }
 
+/* Server bookkeeping nobody here reads; on a real cluster managedFields alone doubles an object. */
+static void trim_common(json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+
+	json_object_del(meta, "managedFields");
+	json_object_del(json_object_get(meta, "annotations"),
+			"kubectl.kubernetes.io/last-applied-configuration");
+}
+
+static void trim_app(json_t *obj)
+{
+	trim_common(obj);
+}
+
+/* Of a Service only its metadata (hash annotation, generation, owner) and status are read. */
+static void trim_svc(json_t *obj)
+{
+	trim_common(obj);
+	json_object_del(obj, "spec");
+}
+
 int controller_init(struct controller *c, const struct controller_config *cfg)
 {
 	char *apps = NULL, *svcs = NULL;
@@ -92,6 +114,8 @@ int controller_init(struct controller *c, const struct controller_config *cfg)
 	free(svcs);
 	if (r)
 		goto err;
+	c->apps.trim = trim_app;
+	c->svcs.trim = trim_svc;
 	if (cfg->watch_timeout_s > 0) {
 		c->apps.watch_timeout_s = cfg->watch_timeout_s;
 		c->svcs.watch_timeout_s = cfg->watch_timeout_s;
@@ -217,7 +241,7 @@ static int write_status(struct controller *c, struct kube_client *kc, const char
 	}
 	kube_response_close(&resp);
 log:
-	if (r)
+	if (r && r != -ECANCELED)
 		oplog_emit(c->cfg.log, "warn", "status_failed",
 			   json_pack("{s:s,s:i,s:s}", "key", key, "errno", -r, "reason", reason));
 	return r;
@@ -256,10 +280,12 @@ static int reconcile(struct controller *c, struct kube_client *kc, const char *k
 				json_decref(live);
 				live = informer_get(&c->svcs, key);
 			}
-			oplog_emit(c->cfg.log, apply_err ? "warn" : "info",
-				   apply_err ? "apply_failed" : "applied",
-				   json_pack("{s:s,s:s,s:i,s:s}", "key", key, "hash", rr.hash,
-					     "errno", -apply_err, "reason", reason));
+			if (apply_err != -ECANCELED)
+				oplog_emit(c->cfg.log, apply_err ? "warn" : "info",
+					   apply_err ? "apply_failed" : "applied",
+					   json_pack("{s:s,s:s,s:i,s:s}", "key", key, "hash",
+						     rr.hash, "errno", -apply_err, "reason",
+						     reason));
 		}
 	} else {
 		atomic_fetch_add(&c->stats.invalid, 1);
@@ -305,6 +331,9 @@ static void process(struct controller *c, struct kube_client *kc, const char *ke
 
 	atomic_fetch_add(&c->stats.reconciles, 1);
 	r = reconcile(c, kc, key);
+	/* Cut short by SIGTERM: not a failure, and nothing to retry. */
+	if (r && stopping(c))
+		return;
 	pthread_mutex_lock(&c->lock);
 	if (!r) {
 		json_object_del(c->failures, key);

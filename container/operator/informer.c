@@ -88,9 +88,13 @@ static bool older(const char *a, const char *b)
 	return !*ea && !*eb && x < y;
 }
 
+/* @obj is the caller's own (a decoded event or list item, or a copy): trimmed in place. */
 static void upsert_locked(struct informer *inf, const char *key, json_t *obj)
 {
 	json_t *old = json_object_get(inf->store, key);
+
+	if (inf->trim)
+		inf->trim(obj);
 
 	if (old && older(obj_rv(obj), obj_rv(old)))
 		return;
@@ -244,7 +248,7 @@ static int watch(struct informer *inf, unsigned long *events)
 	else if (r == 0 && code != 200) {
 		log_http(inf, "watch_failed", code, -EPROTO, resp.body);
 		r = -EPROTO;
-	} else if (r < 0 && r != -ECANCELED) {
+	} else if (r < 0 && r != -ECANCELED && !stopping(inf)) {
 		log_http(inf, "watch_dropped", code, r, reason);
 	}
 	kube_response_close(&resp);
@@ -313,6 +317,8 @@ int informer_put(struct informer *inf, const char *key, json_t *obj)
 
 	if (!copy)
 		return -ENOMEM;
+	if (inf->trim)
+		inf->trim(copy);
 	pthread_mutex_lock(&inf->lock);
 	old = json_object_get(inf->store, key);
 	if (!old || !older(obj_rv(copy), obj_rv(old)))

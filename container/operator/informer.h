@@ -40,6 +40,8 @@ typedef void (*informer_changed_fn)(void *ud, const char *key, json_t *obj, bool
  * @log:             log sink
  * @changed:         change callback
  * @ud:              passed to @changed
+ * @trim:            drops what the caller never reads from an object before it is stored (memory
+ *                   for thousands of objects), or NULL; set after informer_init()
  * @lists:           lists done (the first one and every relist)
  * @watches:         watches started
  * @events:          watch events applied
@@ -58,6 +60,7 @@ struct informer {
 	const struct oplog *log;
 	informer_changed_fn changed;
 	void *ud;
+	void (*trim)(json_t *obj);
 	atomic_ulong lists;
 	atomic_ulong watches;
 	atomic_ulong events;
