@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,6 +576,7 @@ static void run_free(struct prefetch_run *r)
 int prefetch_start(struct prefetch *p, const char *path, const struct prefetch_opts *opts)
 {
 	struct prefetch_run *r;
+	sigset_t all, old;
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -602,7 +604,11 @@ int prefetch_start(struct prefetch *p, const char *path, const struct prefetch_o
 		run_free(r);
 		return -ENOMEM;
 	}
+	/* Signals belong to PID 1's loop: the threads start (and stay) with all of them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&r->io_thread, NULL, io_cb, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		run_free(r);
 		return -err;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -259,6 +260,7 @@ static void emit(struct pack_writer *w, struct wframe *frames, uint32_t nf, cons
 int pack_writer_build(struct pack_writer *w)
 {
 	struct build_job job = { 0 };
+	sigset_t all, old;
 	struct wframe *frames;
 	pthread_t th[2];
 	uint64_t raw_total, total;
@@ -283,10 +285,14 @@ int pack_writer_build(struct pack_writer *w)
 	job.frame_count = nf;
 	job.raw = raw;
 	job.level = w->level;
+	/* Helper threads never take the caller's signals (PID 1 reads them through signalfd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < 2; i++) {
 		if (pthread_create(&th[i], NULL, compress_cb, &job) == 0)
 			started++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!started)
 		compress_cb(&job);
 	for (i = 0; i < (uint32_t)started; i++)
