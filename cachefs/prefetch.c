@@ -18,6 +18,7 @@
 #include <liburing.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define WINDOW (6ull << 20)
 #define DECODERS 2
 #define HUGE (2u << 20)
+#define CLOSE_WAIT_S 1
 
 /*
  * Buffers for compressed and decoded bytes live on transparent huge pages where the kernel allows
@@ -46,7 +48,11 @@ struct hbuf {
 };
 
 struct prefetch_run {
-	struct prefetch *p;
+	struct prefetch *p; /* = &res while running */
+	struct prefetch res; /* results, copied to *caller at the end unless orphaned */
+	struct prefetch *caller;
+	int published; /* under lock: *caller holds the results */
+	int orphaned; /* under lock: prefetch_close() gave up waiting; the thread frees the run */
 	char *path;
 	struct pack_identity want;
 	int have_want;
@@ -525,11 +531,13 @@ static int seal_memfd(struct prefetch_run *r)
 	return 0;
 }
 
+static void run_free(struct prefetch_run *r);
+
 static void *io_cb(void *arg)
 {
 	struct prefetch_run *r = arg;
 	struct prefetch *p = r->p;
-	int err, i;
+	int err, i, orphan;
 
 	err = open_pack(r);
 	if (!err)
@@ -560,6 +568,19 @@ static void *io_cb(void *arg)
 	r->fd = -1;
 	p->result = err;
 	p->ms_total = ms_since(&r->t0);
+	pthread_mutex_lock(&r->lock);
+	orphan = r->orphaned;
+	if (!orphan) {
+		/* Everything but ->run, which the caller's thread owns (and which comes last). */
+		memcpy(r->caller, &r->res, offsetof(struct prefetch, run));
+		r->published = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (orphan) {
+		if (r->res.memfd >= 0)
+			close(r->res.memfd);
+		run_free(r);
+	}
 	return NULL;
 }
 
@@ -585,7 +606,9 @@ int prefetch_start(struct prefetch *p, const char *path, const struct prefetch_o
 	if (!r)
 		return -ENOMEM;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
-	r->p = p;
+	r->caller = p;
+	r->p = &r->res;
+	r->res.memfd = -1;
 	r->fd = -1;
 	r->path = strdup(path);
 	r->chunk = opts && opts->chunk_size ? opts->chunk_size : CHUNK_DEFAULT;
@@ -604,16 +627,18 @@ int prefetch_start(struct prefetch *p, const char *path, const struct prefetch_o
 		run_free(r);
 		return -ENOMEM;
 	}
+	/* Set before the thread exists: it keeps p->run when it copies its results out. */
+	p->run = r;
 	/* Signals belong to PID 1's loop: the threads start (and stay) with all of them blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&r->io_thread, NULL, io_cb, r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
+		p->run = NULL;
 		run_free(r);
 		return -err;
 	}
-	p->run = r;
 	return 0;
 }
 
@@ -643,11 +668,35 @@ int prefetch_run_sync(struct prefetch *p, const char *path, const struct prefetc
 
 void prefetch_close(struct prefetch *p)
 {
-	if (p->run) {
-		prefetch_wait(p);
-		run_free(p->run);
-		p->run = NULL;
+	struct prefetch_run *r = p->run;
+	struct timespec deadline;
+	int orphan = 0;
+
+	if (r && !r->joined) {
+		/*
+		 * Stop the reads and give the thread a second: on a hung volume a read may never
+		 * return, and closing must not hang PID 1. The thread then frees itself when the
+		 * read comes back.
+		 */
+		run_fail(r, -ECANCELED, "prefetch closed before it finished");
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += CLOSE_WAIT_S;
+		if (pthread_timedjoin_np(r->io_thread, NULL, &deadline) == 0) {
+			r->joined = 1;
+		} else {
+			pthread_mutex_lock(&r->lock);
+			orphan = !r->published;
+			r->orphaned = orphan;
+			pthread_mutex_unlock(&r->lock);
+			if (orphan)
+				pthread_detach(r->io_thread);
+			else
+				pthread_join(r->io_thread, NULL);
+		}
 	}
+	if (r && !orphan)
+		run_free(r);
+	p->run = NULL;
 	if (p->memfd >= 0)
 		close(p->memfd);
 	p->memfd = -1;

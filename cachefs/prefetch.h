@@ -30,7 +30,8 @@ struct prefetch_opts {
 struct prefetch_run;
 
 /**
- * struct prefetch - one prefetch. Caller-allocated; fields are valid after prefetch_wait().
+ * struct prefetch - one prefetch. Caller-allocated; the fields are filled when the prefetch ends,
+ * so read them only after prefetch_wait().
  * @memfd:          the sealed memfd (CLOEXEC; dup2 it into the child), -1 unless successful
  * @size:           bytes of @memfd
  * @entry_count:    entries in the pack
@@ -52,7 +53,7 @@ struct prefetch {
 	char reason[PACK_REASON_MAX];
 	double ms_total;
 	int result;
-	struct prefetch_run *run;
+	struct prefetch_run *run; /* private; must stay the last field */
 };
 
 /**
@@ -85,8 +86,12 @@ int prefetch_wait(struct prefetch *p);
 int prefetch_run_sync(struct prefetch *p, const char *path, const struct prefetch_opts *opts);
 
 /**
- * prefetch_close() - wait if still running, close the memfd, free; idempotent.
+ * prefetch_close() - stop, close the memfd, free; idempotent.
  * @p: state
+ *
+ * A prefetch still running is cancelled and waited for at most a second; one stuck in a read
+ * that does not return (a hung volume) is left to free itself when the read returns, so closing
+ * never hangs the caller.
  */
 void prefetch_close(struct prefetch *p);
 

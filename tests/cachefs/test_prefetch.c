@@ -350,3 +350,43 @@ Test(prefetch, frames_larger_than_the_read_window, .timeout = 60)
 	}
 	free(big);
 }
+
+Test(prefetch, close_never_hangs_on_a_stuck_read)
+{
+	char fifo[600];
+	struct prefetch p;
+	struct timespec t0, t1;
+	double ms;
+	int fd;
+
+	/* The I/O thread blocks in open() of a FIFO, like a read on a hung volume. */
+	snprintf(fifo, sizeof(fifo), "%s/stuck", dir);
+	cr_assert_eq(mkfifo(fifo, 0644), 0);
+	cr_assert_eq(prefetch_start(&p, fifo, NULL), 0);
+	usleep(10000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	prefetch_close(&p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	cr_assert_lt(ms, 1500, "close took %.0f ms", ms);
+	cr_assert_eq(p.memfd, -1);
+	cr_assert_null(p.run);
+	/* Let the orphaned thread finish and free itself. */
+	fd = open(fifo, O_WRONLY);
+	close(fd);
+	usleep(200000);
+}
+
+Test(prefetch, close_cancels_a_running_prefetch)
+{
+	char *path = make_pack(17, 2000, "f.pack");
+	struct prefetch_opts o = { .chunk_size = 4096, .depth = 1, .force_pread = 1 };
+	struct prefetch p;
+
+	cr_assert_eq(prefetch_start(&p, path, &o), 0);
+	prefetch_close(&p);
+	cr_assert_eq(p.memfd, -1);
+	cr_assert_eq(prefetch_run_sync(&p, path, &o), 0, "%s", p.reason);
+	prefetch_close(&p);
+	free(path);
+}
