@@ -91,7 +91,7 @@ int prefetch_run_sync(struct prefetch *p, const char *path, const struct prefetc
  *
  * A prefetch still running is cancelled and waited for at most a second; one stuck in a read
  * that does not return (a hung volume) is left to free itself when the read returns, so closing
- * never hangs the caller.
+ * never hangs the caller. Not to be called while another thread is inside prefetch_wait(@p).
  */
 void prefetch_close(struct prefetch *p);
 
