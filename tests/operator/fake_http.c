@@ -197,6 +197,32 @@ static void knative_ready(struct fake *f, const char *key, json_t *svc)
 	json_decref(obj);
 }
 
+/*
+ * The garbage collector also removes a dependent whose owner no longer exists: an apply that
+ * raced with the owner's deletion leaves no orphan behind.
+ */
+static bool owner_gone(struct fake *f, const char *ns, json_t *obj)
+{
+	json_t *ref, *app;
+	char key[320];
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i,
+			   ref)
+	{
+		const char *name = json_string_value(json_object_get(ref, "name"));
+		const char *uid = json_string_value(json_object_get(ref, "uid"));
+		const char *have;
+
+		snprintf(key, sizeof(key), "%s/%s", ns, name ? name : "");
+		app = json_object_get(f->apps, key);
+		have = json_string_value(json_object_get(json_object_get(app, "metadata"), "uid"));
+		if (!have || !uid || strcmp(have, uid))
+			return true;
+	}
+	return false;
+}
+
 static int apply_service(struct fake *f, struct fake_conn *c, const char *ns, const char *name,
 			 const char *body, size_t blen)
 {
@@ -264,7 +290,9 @@ static int apply_service(struct fake *f, struct fake_conn *c, const char *ns, co
 	}
 	fake_put_locked(f, RES_SVCS, key, obj, created);
 	r = fake_respond(c, created ? 201 : 200, json_deep_copy(obj));
-	if (f->knative)
+	if (owner_gone(f, ns, obj))
+		fake_delete_locked(f, RES_SVCS, key);
+	else if (f->knative)
 		knative_ready(f, key, obj);
 	json_decref(obj);
 	return r;
