@@ -50,7 +50,7 @@ wait_exit() {
 	return 1
 }
 
-plan 28
+plan 29
 
 # 1. Hundreds of orphans are reaped: none is left a zombie.
 out=$("${NS[@]}" "$K" -- sh -c '
@@ -252,6 +252,16 @@ wait_file "$tmp/up"
 kill -USR1 "$KPID"
 wait_exit "$UPID"
 [ -e "$tmp/gc" ] && ok "TINI_KILL_PROCESS_GROUP=1 acts as -g" || not_ok "TINI_KILL_PROCESS_GROUP"
+
+# 20b. A terminal on stdin: the child becomes its foreground process group (job control works).
+if command -v script >/dev/null; then
+	out=$(script -qec "$K -- sh -c 'ps -o pgid= -o tpgid= -p \$\$'" /dev/null 2>&1 | tr -d '\r')
+	set -- $out
+	[ -n "${1:-}" ] && [ "$1" = "${2:-}" ] && ok "TTY: the child is the terminal's foreground group" ||
+		not_ok "TTY foreground" "pgid/tpgid: $out"
+else
+	skip "TTY: the child is the terminal's foreground group" "script(1) missing"
+fi
 
 # --- embedded Node.js ---------------------------------------------------------------------------
 
