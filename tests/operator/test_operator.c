@@ -330,6 +330,30 @@ Test(operator, dropped_and_ended_watches_resume)
 	cr_expect_eq(harness_stop(&h, 5000), 0);
 }
 
+Test(operator, bookmarks_keep_the_resume_point_fresh)
+{
+	static const char *const a[] = { "a", NULL }, *const b[] = { "b", NULL };
+	unsigned long lists0, lists1;
+
+	fake_put_app(&h.fake, NS, "a", app_spec(0));
+	start();
+	cr_assert(wait_converged(a, 1));
+	/* Versions move on through Services only: the NextApp watch sees no event, only
+	 * bookmarks, and without them would resume from a compacted version. */
+	fake_delete_service(&h.fake, NS, "a");
+	cr_assert(wait_converged(a, 1));
+	harness_sleep_ms(2500); /* the fake sends a bookmark every second */
+	fake_stats(&h.fake, NULL, NULL, NULL, &lists0);
+	fake_compact(&h.fake);
+	fake_drop_watches(&h.fake);
+	harness_sleep_ms(100);
+	fake_put_app(&h.fake, NS, "b", app_spec(0));
+	cr_assert(wait_converged(b, 1));
+	fake_stats(&h.fake, NULL, NULL, NULL, &lists1);
+	cr_expect_eq(lists1, lists0, "resumed from the bookmark's version: no 410, no relist");
+	cr_expect_eq(harness_stop(&h, 5000), 0);
+}
+
 static void gone(bool as_http)
 {
 	static const char *const a[] = { "a", NULL }, *const b[] = { "b", NULL };
