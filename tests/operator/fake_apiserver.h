@@ -105,7 +105,10 @@ void fake_stats(struct fake *f, unsigned long *applies, unsigned long *status_wr
 /** fake_bad_requests() - requests that broke the protocol (wrong content type, no force, ...). */
 unsigned long fake_bad_requests(struct fake *f);
 
-/** fake_fail() - answer the next @count requests whose "METHOD /path" starts with @match with @status. */
+/**
+ * fake_fail() - answer the next @count requests whose "METHOD /path" starts with @match with
+ * @status, or with no answer at all (the connection dropped) when @status is 0.
+ */
 void fake_fail(struct fake *f, const char *match, int status, int count);
 
 /** fake_drop_watches() - cut every watch connection without ending its stream. */

@@ -342,6 +342,8 @@ static int handle(struct fake *f, struct fake_conn *c, const char *method, char 
 		fprintf(stderr, "fake: %.1f %s\n", fake_now_ms(), line);
 	if (f->fail_count > 0 && !strncmp(line, f->fail_match, flen)) {
 		f->fail_count--;
+		if (!f->fail_status)
+			return -1; /* drop the connection, no answer */
 		return fake_respond_status(c, f->fail_status,
 					   f->fail_status == 409 ? "Conflict" : "InternalError",
 					   "injected fault");

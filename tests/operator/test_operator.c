@@ -302,6 +302,12 @@ Test(operator, conflicts_and_server_errors_are_retried)
 	fake_put_app(&h.fake, NS, "blog", app_spec(3));
 	static const char *const blog[] = { "blog", NULL };
 	cr_assert(wait_converged(blog, 2), "converges after failing watches");
+	/* Connections dropped mid-request, with no answer. */
+	fake_fail(&h.fake, "PATCH /apis/serving.knative.dev/v1/", 0, 2);
+	fake_put_app(&h.fake, NS, "blog", app_spec(4));
+	cr_assert(wait_converged(blog, 3), "converges after dropped apply connections");
+	cr_expect_eq(fake_apply_count(&h.fake, NS, "blog"), 3,
+		     "the retry that got through is the only apply counted");
 	cr_expect(harness_alive(&h));
 	check_applied();
 	cr_expect_eq(harness_stop(&h, 5000), 0);
