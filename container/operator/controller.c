@@ -412,7 +412,10 @@ void controller_resync(struct controller *c)
 	json_t *keys = informer_keys(&c->apps), *k;
 	size_t i;
 
-	json_array_foreach(keys, i, k) enqueue(c, json_string_value(k));
+	json_array_foreach(keys, i, k)
+	{
+		enqueue(c, json_string_value(k));
+	}
 	json_decref(keys);
 }
 

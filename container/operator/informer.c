@@ -135,7 +135,7 @@ static int list(struct informer *inf)
 	char reason[256] = "", key[320];
 	const char *rv, *k;
 	void *tmp;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	r = kube_request(&inf->kc, "GET", inf->path, NULL, NULL, &resp, reason, sizeof(reason));
@@ -159,23 +159,33 @@ static int list(struct informer *inf)
 		return -EBADMSG;
 	}
 	fresh = json_object();
-	json_array_foreach(items, i, item) if (!watch_object_key(item, key, sizeof(key)))
-		json_object_set(fresh, key, item);
+	json_array_foreach(items, i, item)
+	{
+		if (!watch_object_key(item, key, sizeof(key)))
+			json_object_set(fresh, key, item);
+	}
 
 	pthread_mutex_lock(&inf->lock);
 	/* Whatever vanished while we were not watching is a delete. */
-	json_object_foreach_safe(inf->store, tmp, k, val) if (!json_object_get(fresh, k))
-		remove_locked(inf, k);
-	json_object_foreach(fresh, k, val) upsert_locked(inf, k, val);
+	json_object_foreach_safe(inf->store, tmp, k, val)
+	{
+		if (!json_object_get(fresh, k))
+			remove_locked(inf, k);
+	}
+	json_object_foreach(fresh, k, val)
+	{
+		upsert_locked(inf, k, val);
+	}
 	snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
 	inf->synced = true;
+	n = json_object_size(fresh);
+	json_decref(fresh);
+	json_decref(root); /* shares the stored items: dropped under the lock */
 	pthread_mutex_unlock(&inf->lock);
 	atomic_fetch_add(&inf->lists, 1);
 	oplog_emit(inf->log, "info", "listed",
-		   json_pack("{s:s,s:i,s:s}", "resource", inf->name, "items",
-			     (int)json_object_size(fresh), "resourceVersion", rv));
-	json_decref(fresh);
-	json_decref(root);
+		   json_pack("{s:s,s:i,s:s}", "resource", inf->name, "items", (int)n,
+			     "resourceVersion", inf->rv));
 	return 0;
 }
 
@@ -214,8 +224,10 @@ static int event_cb(void *ud, char *line, size_t len)
 		upsert_locked(inf, ev.key, ev.object);
 	if (ev.rv[0])
 		memcpy(inf->rv, ev.rv, sizeof(inf->rv));
-	pthread_mutex_unlock(&inf->lock);
+	/* The store may share this object: every reference count change on stored objects
+	 * happens under the lock (jansson's are not safe to race). */
 	watch_event_close(&ev);
+	pthread_mutex_unlock(&inf->lock);
 	w->events++;
 	atomic_fetch_add(&inf->events, 1);
 	return 0;
@@ -337,7 +349,10 @@ json_t *informer_keys(struct informer *inf)
 	if (!keys)
 		return NULL;
 	pthread_mutex_lock(&inf->lock);
-	json_object_foreach(inf->store, k, val) json_array_append_new(keys, json_string(k));
+	json_object_foreach(inf->store, k, val)
+	{
+		json_array_append_new(keys, json_string(k));
+	}
 	pthread_mutex_unlock(&inf->lock);
 	return keys;
 }

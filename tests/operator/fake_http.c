@@ -131,10 +131,12 @@ static int start_watch(struct fake *f, struct fake_conn *c, enum res res, const 
 		return 0;
 	}
 	/* No version: the current state as ADDED events, then changes. */
-	json_object_foreach(fake_store(f, res), k,
-			    obj) if (ns_match(obj, ns) && label_match(obj, sel) &&
-				     send_chunk(c, json_pack("{s:s,s:O}", "type", "ADDED", "object",
-							     obj))) return -1;
+	json_object_foreach(fake_store(f, res), k, obj)
+	{
+		if (ns_match(obj, ns) && label_match(obj, sel) &&
+		    send_chunk(c, json_pack("{s:s,s:O}", "type", "ADDED", "object", obj)))
+			return -1;
+	}
 	c->sent_rv = f->rv;
 	return 0;
 }
@@ -147,9 +149,11 @@ static int list(struct fake *f, struct fake_conn *c, enum res res, const char *n
 	const char *k;
 
 	query_param(query, "labelSelector", sel, sizeof(sel));
-	json_object_foreach(fake_store(f, res), k,
-			    obj) if (ns_match(obj, ns) && label_match(obj, sel))
-		json_array_append(items, obj);
+	json_object_foreach(fake_store(f, res), k, obj)
+	{
+		if (ns_match(obj, ns) && label_match(obj, sel))
+			json_array_append(items, obj);
+	}
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)f->rv);
 	f->lists++;
 	return fake_respond(
