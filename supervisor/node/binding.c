@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "binding.h"
 #include "cache.h"
+#include "embed.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
 static int notify_fd = -1;
+static int lazy_openssl;
+
+void binding_set_lazy_openssl(int lazy)
+{
+	lazy_openssl = lazy;
+}
 
 void binding_set_notify_fd(int fd)
 {
@@ -55,11 +63,29 @@ static napi_value monotonic_ms_js(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* loadExtraCaCerts(): boolean — applies NODE_EXTRA_CA_CERTS once, when OpenSSL started lazily. */
+static napi_value load_extra_ca_js(napi_env env, napi_callback_info info)
+{
+	static int done;
+	const char *file = getenv("NODE_EXTRA_CA_CERTS");
+	napi_value result;
+
+	(void)info;
+	if (lazy_openssl && !done && file && *file) {
+		done = 1;
+		embed_use_extra_ca_certs(file);
+	}
+	napi_get_boolean(env, done, &result);
+	return result;
+}
+
 napi_value binding_init(napi_env env, napi_value exports)
 {
 	const napi_property_descriptor props[] = {
 		{ "notify", NULL, notify_js, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "monotonicMs", NULL, monotonic_ms_js, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "loadExtraCaCerts", NULL, load_extra_ca_js, NULL, NULL, NULL, napi_enumerable,
+		  NULL },
 	};
 
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -16,6 +16,13 @@
 void binding_set_notify_fd(int fd);
 
 /**
+ * binding_set_lazy_openssl() - tell the binding OpenSSL was left to initialise itself, so that
+ * loadExtraCaCerts() must apply NODE_EXTRA_CA_CERTS.
+ * @lazy: nonzero when lazy
+ */
+void binding_set_lazy_openssl(int lazy);
+
+/**
  * binding_notify_fd() - the notify socket, for the cache's one message from PID 1.
  *
  * Return: the descriptor, or -1.

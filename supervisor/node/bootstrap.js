@@ -44,6 +44,18 @@ net.Server.prototype.listen = function knextListen(...args) {
 const heartbeat = Number(env.KNEXT_HEARTBEAT_MS) || 1000;
 setInterval(() => knext.notify('WATCHDOG=1'), heartbeat).unref();
 
+// NODE_EXTRA_CA_CERTS: OpenSSL starts lazily in knext-node (parsing CA stores eagerly costs tens
+// of ms at every start); the extra certificates join the root store before the first TLS context.
+if (env.NODE_EXTRA_CA_CERTS) {
+	const tls = require('tls');
+	const createSecureContext = tls.createSecureContext;
+	tls.createSecureContext = function knextCreateSecureContext(...args) {
+		tls.createSecureContext = createSecureContext;
+		knext.loadExtraCaCerts();
+		return createSecureContext.apply(this, args);
+	};
+}
+
 // ---- compile cache ----------------------------------------------------------------------------
 
 const KIND_CODE_CACHE = 1;

@@ -6,10 +6,22 @@
 
 #include <node.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
+
+// Not in node.h, but exported by libnode 18 (the same call InitializeOncePerProcess makes).
+namespace node::crypto
+{
+void UseExtraCaCerts(const std::string &file);
+}
+
+extern "C" void embed_use_extra_ca_certs(const char *file)
+{
+	node::crypto::UseExtraCaCerts(file);
+}
 
 static int run_environment(node::MultiIsolatePlatform *platform,
 			   const std::vector<std::string> &args,
@@ -48,9 +60,16 @@ static int run_environment(node::MultiIsolatePlatform *platform,
 extern "C" int embed_run(const struct embed_args *ea)
 {
 	std::vector<std::string> argv(ea->argv, ea->argv + ea->argc);
+	uint64_t flags = node::ProcessInitializationFlags::kNoInitializeV8 |
+			 node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
+
+	// Debian's libnode parses the whole system CA store (twice) while initialising OpenSSL:
+	// ~50 ms of CPU at every start. Left to OpenSSL's implicit initialisation instead, the config
+	// and the store load on first TLS use. Only configurations that need the eager path keep it.
+	if (ea->lazy_openssl)
+		flags |= node::ProcessInitializationFlags::kNoInitOpenSSL;
 	std::unique_ptr<node::InitializationResult> init = node::InitializeOncePerProcess(
-		argv, { node::ProcessInitializationFlags::kNoInitializeV8,
-			node::ProcessInitializationFlags::kNoInitializeNodeV8Platform });
+		argv, static_cast<node::ProcessInitializationFlags::Flags>(flags));
 
 	for (const std::string &e : init->errors())
 		std::fprintf(stderr, "%s: %s\n", argv.empty() ? "knext-node" : argv[0].c_str(),

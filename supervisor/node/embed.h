@@ -16,6 +16,7 @@
  *                   (builtins only) and `process` in scope
  * @binding_name:    name under which @binding_init is reachable as process._linkedBinding(name)
  * @binding_init:    N-API module register function of that binding
+ * @lazy_openssl:    leave OpenSSL to initialise itself on first use (see embed.cc)
  */
 struct embed_args {
 	int argc;
@@ -23,6 +24,7 @@ struct embed_args {
 	const char *bootstrap;
 	const char *binding_name;
 	napi_addon_register_func binding_init;
+	int lazy_openssl;
 };
 
 #ifdef __cplusplus
@@ -39,6 +41,14 @@ extern "C" {
  * when Node could not start.
  */
 int embed_run(const struct embed_args *args);
+
+/**
+ * embed_use_extra_ca_certs() - add the certificates in @file to Node's root store, as Node does
+ * for NODE_EXTRA_CA_CERTS during an eager OpenSSL initialisation; call it before the first TLS
+ * context is made.
+ * @file: PEM file
+ */
+void embed_use_extra_ca_certs(const char *file);
 
 #ifdef __cplusplus
 }

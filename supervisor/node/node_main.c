@@ -31,6 +31,18 @@ static int notify_fd_from_env(void)
 	return (int)fd;
 }
 
+/* OpenSSL's eager initialisation is needed only for an OpenSSL config named by the user or
+ * OpenSSL options given to Node; NODE_EXTRA_CA_CERTS is applied lazily by the bootstrap. */
+static int openssl_can_be_lazy(void)
+{
+	const char *opts = getenv("NODE_OPTIONS");
+
+	if (getenv("OPENSSL_CONF") || getenv("KNEXT_EAGER_OPENSSL"))
+		return 0;
+	return !opts || (!strstr(opts, "openssl") && !strstr(opts, "-ca") &&
+			 !strstr(opts, "secure-heap") && !strstr(opts, "fips"));
+}
+
 int main(int argc, char **argv)
 {
 	static const char loaded[] = "X_KNEXT_PHASE=libnode_loaded";
@@ -40,6 +52,7 @@ int main(int argc, char **argv)
 		.bootstrap = knext_bootstrap_js,
 		.binding_name = "knext",
 		.binding_init = binding_init,
+		.lazy_openssl = openssl_can_be_lazy(),
 	};
 
 	int fd = notify_fd_from_env();
@@ -48,6 +61,7 @@ int main(int argc, char **argv)
 	if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		fd = -1;
 	binding_set_notify_fd(fd);
+	binding_set_lazy_openssl(args.lazy_openssl);
 	unsetenv("KNEXT_NOTIFY_FD");
 	binding_notify(loaded, sizeof(loaded) - 1);
 	return embed_run(&args);

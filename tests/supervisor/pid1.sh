@@ -50,7 +50,7 @@ wait_exit() {
 	return 1
 }
 
-plan 29
+plan 31
 
 # 1. Hundreds of orphans are reaped: none is left a zombie.
 out=$("${NS[@]}" "$K" -- sh -c '
@@ -295,6 +295,30 @@ echo 'process.exitCode = 42' >"$tmp/emptyapp/server.js"
 KNEXT_APP_DIR="$tmp/emptyapp" "${NS[@]}" "$K" 2>/dev/null
 r=$?
 [ "$r" = 42 ] && ok "embedded Node: the script's exit code passes up" || not_ok "embedded exit code" "exit=$r"
+
+# NODE_EXTRA_CA_CERTS still applies although knext-node initialises OpenSSL lazily.
+mkdir -p "$tmp/tls"
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/tls/key.pem" \
+	-out "$tmp/tls/cert.pem" -days 2 -subj /CN=localhost 2>/dev/null; then
+	cat >"$tmp/tls/server.js" <<'JS'
+const tls = require('tls'), fs = require('fs');
+const opts = { key: fs.readFileSync(__dirname + '/key.pem'), cert: fs.readFileSync(__dirname + '/cert.pem') };
+const srv = tls.createServer(opts, (s) => s.end('hi'));
+srv.listen(0, '127.0.0.1', () => {
+	const c = tls.connect({ port: srv.address().port, host: '127.0.0.1', servername: 'localhost' });
+	c.on('secureConnect', () => { console.log('verified'); c.end(); srv.close(); });
+	c.on('error', (e) => { console.log(e.code); srv.close(); });
+});
+JS
+	with=$(NODE_EXTRA_CA_CERTS="$tmp/tls/cert.pem" KNEXT_APP_DIR="$tmp/tls" "$K" 2>/dev/null)
+	without=$(env -u NODE_EXTRA_CA_CERTS KNEXT_APP_DIR="$tmp/tls" "$K" 2>/dev/null)
+	[ "$with" = verified ] && ok "NODE_EXTRA_CA_CERTS is trusted" || not_ok "NODE_EXTRA_CA_CERTS" "$with"
+	[ "$without" = DEPTH_ZERO_SELF_SIGNED_CERT ] && ok "without it, the same certificate is refused" ||
+		not_ok "untrusted without NODE_EXTRA_CA_CERTS" "$without"
+else
+	skip "NODE_EXTRA_CA_CERTS is trusted" "openssl(1) missing"
+	skip "without it, the same certificate is refused" "openssl(1) missing"
+fi
 
 # 25-27. The fixture Next.js app under embedded Node as PID 1: 200 on / and /api/health, then
 # SIGTERM → exit 0 within the grace.
