@@ -65,8 +65,12 @@ static double one_run(const char *knext, const char *app, const char *mode, int 
 	if (f)
 		fclose(f);
 	unlink(file);
-	if (!t200 || !tlisten || t200 < tlisten)
-		return -1;
+	if (!t200)
+		return -1; /* never ready */
+	if (!tlisten)
+		return -2; /* the app did not listen */
+	if (t200 < tlisten)
+		return -3; /* ready before the listen: someone else's listener on PORT */
 	return (double)(t200 - tlisten) / 1e6;
 }
 
@@ -75,7 +79,7 @@ int main(int argc, char **argv)
 	static const char *const modes[] = { "silent", "notify" };
 	static const char *const names[] = { "listen watcher (app says nothing)",
 					     "READY=1 on NOTIFY_SOCKET" };
-	int runs = argc > 3 ? atoi(argv[3]) : 50, fails = 0;
+	int runs = argc > 3 ? atoi(argv[3]) : 50, fails = 0, why[4];
 	double *t;
 
 	if (argc < 3 || runs < 1) {
@@ -94,16 +98,20 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		int ok = 0;
 
+		memset(why, 0, sizeof(why));
 		for (int i = 0; i < runs; i++) {
 			int port = 20000 + rand() % 20000;
 			double ms = one_run(argv[1], argv[2], modes[m], port, port + 1);
 
 			if (ms >= 0)
 				t[ok++] = ms;
+			else
+				why[(int)-ms]++;
 		}
 		if (ok < runs) {
-			printf("not ok %d - %s: %d of %d runs failed\n", m + 1, names[m], runs - ok,
-			       runs);
+			printf("not ok %d - %s: %d of %d runs failed (never ready %d, app did not "
+			       "listen %d, ready before the listen %d)\n",
+			       m + 1, names[m], runs - ok, runs, why[1], why[2], why[3]);
 			fails++;
 			continue;
 		}
