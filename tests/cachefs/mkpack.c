@@ -49,6 +49,8 @@ int main(int argc, char **argv)
 	snprintf(id.runtime_version, sizeof(id.runtime_version), "%s",
 		 getenv("RUNTIME_VERSION") ? getenv("RUNTIME_VERSION") : "");
 	pack_writer_init(&w, &id, level);
+	if (getenv("FRAME_KB"))
+		w.frame_target = (size_t)atoi(getenv("FRAME_KB")) << 10;
 	while (fgets(line, sizeof(line), m)) {
 		char *rel = strtok(line, "\t\n"), *src = strtok(NULL, "\t\n"),
 		     *code = strtok(NULL, "\t\n");
