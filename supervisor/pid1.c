@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -124,6 +125,10 @@ static void handle_signal(struct pid1 *p, const struct signalfd_siginfo *si)
 		on_sigchld(p);
 		return;
 	}
+	/* A probe client that went away makes a write of ours raise SIGPIPE on ourselves: not the
+	 * app's business. */
+	if (sig == SIGPIPE && si->ssi_pid == (uint32_t)getpid())
+		return;
 	/* Only user-sent (SI_USER, SI_QUEUE, SI_TKILL: si_code <= 0) faults are forwarded. */
 	if (is_fault_signal(sig) && si->ssi_code > 0)
 		return;
@@ -207,6 +212,7 @@ static int start_probes(struct pid1 *p)
 {
 	const struct knext_config *cfg = p->cfg;
 	char why[160], path[64];
+	uint64_t nonce;
 	int r;
 
 	if (probe_port_check(cfg->probe_port, cfg->port, why, sizeof(why)) < 0) {
@@ -225,7 +231,11 @@ static int start_probes(struct pid1 *p)
 	if (cfg->mode != CONFIG_MODE_EXEC)
 		return 0;
 
-	snprintf(path, sizeof(path), "@knext-notify-%d", getpid());
+	/* Abstract, so a read-only root works; random, because containers of a pod share the
+	 * network namespace (and so the abstract socket namespace) and each is PID 1 of its own. */
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
+		nonce = log_now_ns() ^ ((uint64_t)getpid() << 32);
+	snprintf(path, sizeof(path), "@knext-notify-%016llx", (unsigned long long)nonce);
 	if (notify_server_bind(&p->notify, &p->loop, path, &p->state, notify_cb) == 0) {
 		p->notify.data = p;
 		setenv("NOTIFY_SOCKET", path, 1);

@@ -35,6 +35,7 @@ net.Server.prototype.listen = function knextListen(...args) {
 			announced = true;
 			knext.notify(`READY=1\nX_KNEXT_PHASE=server_listening\nSTATUS=listening on port ${p}`);
 			reportCache();
+			this.once('request', () => knext.notify('X_KNEXT_PHASE=first_request'));
 		});
 	}
 	return listen.apply(this, args);
