@@ -60,8 +60,9 @@ if (env.NODE_EXTRA_CA_CERTS) {
 // ---- compile cache ----------------------------------------------------------------------------
 
 const KIND_CODE_CACHE = 1;
+const KIND_RESOLUTION = 3;
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
-const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0 };
+const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0, resolved: 0 };
 const cacheOffered = env.KNEXT_CACHE === '1';
 const recordFiles = [];
 if (env.KNEXT_RECORD_PACK)
@@ -73,7 +74,8 @@ let attached = null;
 
 function reportCache() {
 	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
-		`rejected=${stats.rejected} bytes=${stats.bytes}`);
+		`rejected=${stats.rejected} bytes=${stats.bytes}\n` +
+		`STATUS=module resolutions answered from the pack: ${stats.resolved}`);
 }
 
 // The memfd arrives from PID 1 when its prefetch is done; the first compile waits for it (it was
@@ -131,13 +133,55 @@ function installCompileHook() {
 	};
 }
 
+// Module resolution replay: what require(request) from a directory of the app resolved to is
+// recorded with the pack and answered from it, so a warm start skips the stat()s and package.json
+// reads of Node's search. Keyed by the requiring directory and a hash of the request; the pack's
+// identity (BUILD_ID, Next's file list) guarantees the same build of the app.
+const resolutions = new Map();
+
+function resolveKey(dir) {
+	const rel = path.relative(appDir, dir);
+	if (rel.startsWith('..') || path.isAbsolute(rel))
+		return null;
+	return rel ? `${rel}/.knext-resolve` : '.knext-resolve';
+}
+
+function installResolveHook() {
+	const resolve = Module._resolveFilename;
+	const recording = recordFiles.length > 0;
+
+	Module._resolveFilename = function knextResolve(request, parent, isMain, options) {
+		if (options !== undefined || isMain || !parent || !parent.filename ||
+		    Module.isBuiltin(request) || path.isAbsolute(request))
+			return resolve.call(this, request, parent, isMain, options);
+		const key = resolveKey(path.dirname(parent.filename));
+		if (key === null)
+			return resolve.call(this, request, parent, isMain, options);
+		const hash = knext.hash(request);
+		if (cacheOffered && cacheReady()) {
+			const hit = knext.cacheLookup(KIND_RESOLUTION, key, hash);
+			if (hit !== undefined) {
+				stats.resolved++;
+				return path.join(appDir, hit.toString());
+			}
+		}
+		const filename = resolve.call(this, request, parent, isMain, options);
+		if (recording) {
+			const target = path.relative(appDir, filename);
+			if (!target.startsWith('..') && !path.isAbsolute(target))
+				resolutions.set(`${key}\0${request}`, [key, hash, target]);
+		}
+		return filename;
+	};
+}
+
 // Serialises code cache for every script compiled so far — after warm-up that includes the
 // functions compiled lazily while serving — and writes it as a pack, atomically.
 let recordedAt = 0;
 function record(why) {
-	if (compiled.size === 0 || recordedAt === compiled.size)
+	if (compiled.size === 0 || recordedAt === compiled.size + resolutions.size)
 		return;
-	recordedAt = compiled.size;
+	recordedAt = compiled.size + resolutions.size;
 	const entries = [];
 	for (const { key, hash, script } of compiled.values()) {
 		try {
@@ -146,6 +190,8 @@ function record(why) {
 			// A script V8 cannot serialise is simply left out.
 		}
 	}
+	for (const [key, hash, target] of resolutions.values())
+		entries.push([KIND_RESOLUTION, key, hash, Buffer.from(target)]);
 	const level = Number(env.KNEXT_CACHE_LEVEL) || (env.KNEXT_RECORD_PACK ? 19 : 3);
 	for (const file of recordFiles) {
 		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries);
@@ -155,8 +201,10 @@ function record(why) {
 	reportCache();
 }
 
-if (cacheOffered || recordFiles.length > 0)
+if (cacheOffered || recordFiles.length > 0) {
 	installCompileHook();
+	installResolveHook();
+}
 if (recordFiles.length > 0) {
 	process.on('exit', () => record('exit'));
 	const after = Number(env.KNEXT_RECORD_AFTER_MS);

@@ -56,7 +56,7 @@ cache_field() {
 	grep '"event":"cache","hit"' "$1" | tail -1 | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 
-plan 11
+plan 12
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -87,6 +87,32 @@ if cmp -s "$tmp/cold.log.resp" "$tmp/warm.log.resp" && grep -q '200 OK' "$tmp/wa
 	ok "every route: same status and body with and without the pack"
 else
 	not_ok "same responses" "$(diff "$tmp/cold.log.resp" "$tmp/warm.log.resp")"
+fi
+
+# 3b. Module resolution is answered from the pack: far fewer stat() calls until the first 200.
+count_stats() {
+	local log=$1
+	shift
+	local port=$((20000 + RANDOM % 20000))
+	env "$@" PORT=$port KNEXT_APP_DIR="$app" strace -f -c -o "$log" -e trace=statx,newfstatat,stat,lstat \
+		"$K" >/dev/null 2>&1 &
+	local s=$!
+	pids+=("$s")
+	for _ in $(seq 2000); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.01; done
+	kill -TERM "$(pgrep -P "$s" | head -1)" 2>/dev/null
+	wait "$s"
+	awk '$NF ~ /stat/ { n += $4 } END { print n + 0 }' "$log"
+}
+if command -v strace >/dev/null; then
+	mv "$app/.knext" "$tmp/knext.saved"
+	cold_stats=$(count_stats "$tmp/strace.cold")
+	mv "$tmp/knext.saved" "$app/.knext"
+	warm_stats=$(count_stats "$tmp/strace.warm")
+	[ "$warm_stats" -gt 0 ] && [ $((warm_stats * 2)) -lt "$cold_stats" ] &&
+		ok "resolution replay: $warm_stats stat calls with the pack, $cold_stats without" ||
+		not_ok "resolution replay" "stats with pack $warm_stats, without $cold_stats"
+else
+	skip "resolution replay" "strace missing"
 fi
 
 # 4. A changed source file: its entry is rejected (a miss), the rest still hit.
