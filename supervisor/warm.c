@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +57,22 @@ static pid_t start_app(const char *app, const char *out, int port)
 	_exit(127);
 }
 
+/* A port nothing listens on right now, from the kernel's ephemeral range. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t n = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &n) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
 /* Polls until @path answers 200 or the deadline passes. */
 static int wait_ready(int port, const char *path, long deadline, pid_t app)
 {
@@ -85,7 +103,7 @@ int warm_cli_main(int argc, char **argv)
 	};
 	const char *app = NULL, *out = NULL, *urls[WARM_MAX_URLS];
 	char abs_out[PATH_MAX], abs_app[PATH_MAX];
-	int nurls = 0, port = 38411, timeout_ms = 60000, opt, status, r;
+	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r;
 	struct pack pk;
 	long deadline;
 	pid_t pid;
@@ -119,6 +137,8 @@ int warm_cli_main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
+	if (port == 0)
+		port = free_port();
 	if (!app || !out || optind != argc || port <= 0 || port > 65535 || timeout_ms <= 0) {
 		usage();
 		return 2;

@@ -7,7 +7,8 @@
 #define KNEXT_WARM_H
 
 /**
- * warm_cli_main() - `knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N]
+ * warm_cli_main() - `knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N (default: a
+ * free one)]
  * [--timeout-ms N]`.
  * @argc: argument count
  * @argv: argv[0] is "warm"

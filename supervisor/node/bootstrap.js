@@ -161,8 +161,12 @@ function installResolveHook() {
 		if (cacheOffered && cacheReady()) {
 			const hit = knext.cacheLookup(KIND_RESOLUTION, key, hash);
 			if (hit !== undefined) {
+				const target = hit.toString();
 				stats.resolved++;
-				return path.join(appDir, hit.toString());
+				// A pack written from this run keeps what it was started with.
+				if (recording)
+					resolutions.set(`${key}\0${request}`, [key, hash, target]);
+				return path.join(appDir, target);
 			}
 		}
 		const filename = resolve.call(this, request, parent, isMain, options);
