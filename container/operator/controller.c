@@ -116,6 +116,10 @@ int controller_init(struct controller *c, const struct controller_config *cfg)
 		goto err;
 	c->apps.trim = trim_app;
 	c->svcs.trim = trim_svc;
+	if (cfg->list_limit) {
+		c->apps.list_limit = cfg->list_limit;
+		c->svcs.list_limit = cfg->list_limit;
+	}
 	if (cfg->watch_timeout_s > 0) {
 		c->apps.watch_timeout_s = cfg->watch_timeout_s;
 		c->svcs.watch_timeout_s = cfg->watch_timeout_s;

@@ -28,6 +28,7 @@
  * @workers:         reconcile threads, 1..CONTROLLER_MAX_WORKERS
  * @queue_cap:       bound on queued keys
  * @watch_timeout_s: timeoutSeconds of each watch
+ * @list_limit:      page size of lists, 0 for the default (500)
  * @stop:            set by the caller to stop everything
  * @log:             log sink, may be NULL
  */
@@ -37,6 +38,7 @@ struct controller_config {
 	unsigned int workers;
 	size_t queue_cap;
 	long watch_timeout_s;
+	unsigned int list_limit;
 	const atomic_bool *stop;
 	const struct oplog *log;
 };

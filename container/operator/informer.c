@@ -23,6 +23,7 @@ int informer_init(struct informer *inf, const char *name, const struct kube_conf
 	inf->changed = changed;
 	inf->ud = ud;
 	inf->watch_timeout_s = 300;
+	inf->list_limit = 500;
 	backoff_init(&inf->backoff, 200, 30000, 0);
 	pthread_mutex_init(&inf->lock, NULL);
 	inf->path = strdup(path);
@@ -128,20 +129,38 @@ static void log_http(struct informer *inf, const char *event, long status, int e
 			     "errno", -err, "reason", reason ? reason : ""));
 }
 
-static int list(struct informer *inf)
+/* One page of a list: its items go into @fresh; the snapshot version and the next token out. */
+static int list_page(struct informer *inf, const char *cont, json_t *fresh, char *rv_out,
+		     char **next)
 {
 	struct kube_response resp;
-	json_t *root, *items, *item, *fresh, *val;
-	char reason[256] = "", key[320];
-	const char *rv, *k;
-	void *tmp;
-	size_t i, n;
+	json_t *root, *items, *item, *meta;
+	char reason[256] = "", key[320], *path, *esc = NULL;
+	const char *rv, *c;
+	size_t i;
 	int r;
 
-	r = kube_request(&inf->kc, "GET", inf->path, NULL, NULL, &resp, reason, sizeof(reason));
+	*next = NULL;
+	if (cont) {
+		esc = curl_easy_escape(inf->kc.curl, cont, 0);
+		if (!esc)
+			return -ENOMEM;
+	}
+	r = asprintf(&path, "%s%climit=%u%s%s", inf->path, strchr(inf->path, '?') ? '&' : '?',
+		     inf->list_limit, esc ? "&continue=" : "", esc ? esc : "");
+	curl_free(esc);
+	if (r < 0)
+		return -ENOMEM;
+	r = kube_request(&inf->kc, "GET", path, NULL, NULL, &resp, reason, sizeof(reason));
+	free(path);
 	if (r) {
 		log_http(inf, "list_failed", 0, r, reason);
 		return r;
+	}
+	if (resp.status == 410 && cont) {
+		/* The continue token outlived its snapshot: the caller starts over. */
+		kube_response_close(&resp);
+		return -ESTALE;
 	}
 	if (resp.status != 200) {
 		log_http(inf, "list_failed", resp.status, -EPROTO, resp.body);
@@ -151,18 +170,60 @@ static int list(struct informer *inf)
 	root = json_loadb(resp.body, resp.len, 0, NULL);
 	kube_response_close(&resp);
 	items = json_object_get(root, "items");
-	rv = json_string_value(
-		json_object_get(json_object_get(root, "metadata"), "resourceVersion"));
+	meta = json_object_get(root, "metadata");
+	rv = json_string_value(json_object_get(meta, "resourceVersion"));
+	c = json_string_value(json_object_get(meta, "continue"));
 	if (!json_is_array(items) || !rv || !*rv || strlen(rv) >= sizeof(inf->rv)) {
 		json_decref(root);
 		log_http(inf, "list_failed", 200, -EBADMSG, "malformed list");
 		return -EBADMSG;
 	}
-	fresh = json_object();
+	/* Every page is served from the first page's snapshot; keep its version. */
+	if (!rv_out[0])
+		strcpy(rv_out, rv);
 	json_array_foreach(items, i, item)
 	{
 		if (!watch_object_key(item, key, sizeof(key)))
 			json_object_set(fresh, key, item);
+	}
+	if (c && *c) {
+		*next = strdup(c);
+		if (!*next)
+			r = -ENOMEM;
+	}
+	json_decref(root);
+	return r;
+}
+
+/* Lists the collection in pages of list_limit, then replaces the store with the result. */
+static int list(struct informer *inf)
+{
+	char rv[64] = "", *cont = NULL, *next;
+	json_t *fresh = json_object(), *val;
+	unsigned int restarts = 0;
+	const char *k;
+	void *tmp;
+	size_t n;
+	int r;
+
+	if (!fresh)
+		return -ENOMEM;
+	for (;;) {
+		r = list_page(inf, cont, fresh, rv, &next);
+		free(cont);
+		cont = next;
+		if (r == -ESTALE && restarts++ < 3) {
+			json_object_clear(fresh);
+			rv[0] = '\0';
+			continue;
+		}
+		if (r || !cont || stopping(inf))
+			break;
+	}
+	free(cont);
+	if (r || stopping(inf)) {
+		json_decref(fresh);
+		return r ? r : -ECANCELED;
 	}
 
 	pthread_mutex_lock(&inf->lock);
@@ -176,11 +237,10 @@ static int list(struct informer *inf)
 	{
 		upsert_locked(inf, k, val);
 	}
-	snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+	memcpy(inf->rv, rv, sizeof(inf->rv));
 	inf->synced = true;
 	n = json_object_size(fresh);
-	json_decref(fresh);
-	json_decref(root); /* shares the stored items: dropped under the lock */
+	json_decref(fresh); /* shares the stored items: dropped under the lock */
 	pthread_mutex_unlock(&inf->lock);
 	atomic_fetch_add(&inf->lists, 1);
 	oplog_emit(inf->log, "info", "listed",

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An informer: the local copy of one collection (NextApps, Knative Services), kept current by
- * list-then-watch. The watch starts at the list's resourceVersion with bookmarks on; an ended or
+ * list-then-watch. Lists come in pages (limit/continue, all from one snapshot; an expired continue
+ * token starts the list over). The watch starts at the list's resourceVersion with bookmarks on; an ended or
  * dropped watch resumes from the last resourceVersion seen; "410 Gone" (as a status or as an ERROR
  * event) means that version is compacted away, so it lists again and reports the difference.
  */
@@ -30,6 +31,7 @@ typedef void (*informer_changed_fn)(void *ud, const char *key, json_t *obj, bool
  * @name:            short name for logs ("nextapps")
  * @path:            the collection's path, e.g. /apis/knext.dev/v1alpha1/nextapps
  * @watch_timeout_s: timeoutSeconds asked of each watch
+ * @list_limit:      page size of lists (limit=, then continue= until the last page)
  * @kc:              the informer's own connection
  * @lock:            guards @store, @rv and @synced
  * @store:           key -> object
@@ -50,6 +52,7 @@ struct informer {
 	const char *name;
 	char *path;
 	long watch_timeout_s;
+	unsigned int list_limit;
 	struct kube_client kc;
 	pthread_mutex_t lock;
 	json_t *store;

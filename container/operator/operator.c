@@ -24,6 +24,7 @@ struct options {
 	size_t queue_cap;
 	long watch_timeout_s;
 	long resync_s;
+	unsigned int list_page;
 };
 
 struct logger {
@@ -70,6 +71,7 @@ static void usage(FILE *f)
 	      "  --workers N           reconcile threads (default 2)\n"
 	      "  --queue-size N        bound on queued NextApps (default 65536)\n"
 	      "  --watch-timeout S     timeoutSeconds of each watch (default 300)\n"
+	      "  --list-page N         objects per list page (default 500)\n"
 	      "  --resync S            queue every NextApp again this often, 0 = never (default 600)\n"
 	      "  -h, --help            this text\n",
 	      f);
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "watch-timeout", required_argument, NULL, 't' },
 		{ "resync", required_argument, NULL, 'r' },
+		{ "list-page", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -135,6 +138,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (*end || v < 0)
 				return -EINVAL;
 			o->resync_s = v;
+			break;
+		case 'p':
+			if (*end || v < 1 || v > 100000)
+				return -EINVAL;
+			o->list_page = (unsigned int)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -203,6 +211,7 @@ static int run(const struct options *o, struct kube_config *kube, struct oplog *
 	cc.workers = o->workers;
 	cc.queue_cap = o->queue_cap;
 	cc.watch_timeout_s = o->watch_timeout_s;
+	cc.list_limit = o->list_page;
 	cc.stop = &stop;
 	cc.log = log;
 	r = controller_init(&ctl, &cc);

@@ -141,27 +141,73 @@ static int start_watch(struct fake *f, struct fake_conn *c, enum res res, const 
 	return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A list, in pages when asked (limit=N): keys in order, and a continue token "RV/LASTKEY" that
+ * serves the next page at the first page's version, or 410 once that version is compacted.
+ */
 static int list(struct fake *f, struct fake_conn *c, enum res res, const char *ns,
 		const char *query)
 {
-	char sel[128], rvs[32];
-	json_t *items = json_array(), *obj;
-	const char *k;
+	char sel[128], rvs[32], lim[16], cont[400], next[400] = "";
+	json_t *items, *obj, *meta, *st = fake_store(f, res);
+	unsigned long limit, listrv = f->rv;
+	const char *k, **keys, *after = "";
+	size_t n = 0, i, taken = 0;
+	char *slash;
 
 	query_param(query, "labelSelector", sel, sizeof(sel));
-	json_object_foreach(fake_store(f, res), k, obj)
-	{
-		if (ns_match(obj, ns) && label_match(obj, sel))
-			json_array_append(items, obj);
+	query_param(query, "limit", lim, sizeof(lim));
+	query_param(query, "continue", cont, sizeof(cont));
+	limit = strtoul(lim, NULL, 10);
+	if (cont[0]) {
+		slash = strchr(cont, '/');
+		if (!slash)
+			return fake_respond_status(c, 400, "BadRequest", "bad continue token");
+		*slash = '\0';
+		listrv = strtoul(cont, NULL, 10);
+		after = slash + 1;
+		if (listrv < f->compacted)
+			return fake_respond_status(c, 410, "Expired",
+						   "the continue token has expired");
 	}
-	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)f->rv);
 	f->lists++;
+	keys = calloc(json_object_size(st) + 1, sizeof(*keys));
+	items = json_array();
+	if (!keys || !items) {
+		free(keys);
+		json_decref(items);
+		return -1;
+	}
+	json_object_foreach(st, k, obj)
+	{
+		if (ns_match(obj, ns) && label_match(obj, sel) && strcmp(k, after) > 0)
+			keys[n++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (i = 0; i < n; i++) {
+		if (limit && taken == limit) {
+			snprintf(next, sizeof(next), "%lu/%s", listrv, keys[i - 1]);
+			break;
+		}
+		json_array_append(items, json_object_get(st, keys[i]));
+		taken++;
+	}
+	free(keys);
+	snprintf(rvs, sizeof(rvs), "%lu", listrv);
+	meta = json_pack("{s:s}", "resourceVersion", rvs);
+	if (next[0])
+		json_object_set_new(meta, "continue", json_string(next));
 	return fake_respond(
 		c, 200,
-		json_pack("{s:s,s:s,s:{s:s},s:o}", "kind",
+		json_pack("{s:s,s:s,s:o,s:o}", "kind",
 			  res == RES_APPS ? "NextAppList" : "ServiceList", "apiVersion",
 			  res == RES_APPS ? "knext.dev/v1alpha1" : "serving.knative.dev/v1",
-			  "metadata", "resourceVersion", rvs, "items", items));
+			  "metadata", meta, "items", items));
 }
 
 static void dump(struct fake *f, const char *body, size_t len)

@@ -588,3 +588,24 @@ Test(operator, https_server_not_in_the_ca_is_refused)
 	cr_expect(harness_alive(&h), "keeps retrying, does not crash");
 	cr_expect_eq(harness_stop(&h, 5000), 0);
 }
+
+Test(operator, paginated_lists_and_an_expired_continue_token)
+{
+	static const char *const names[] = { "a", "b", "c", "d", "e", NULL };
+	static const char *const args[] = { "--list-page", "2", NULL };
+	const char *const *n;
+	unsigned long lists;
+
+	for (n = names; *n; n++)
+		fake_put_app(&h.fake, NS, *n, app_spec(0));
+	/* The second page's token is refused once: the list starts over. */
+	fake_fail(&h.fake, "GET /apis/knext.dev/v1alpha1/nextapps?limit=2&continue=", 410, 1);
+	cr_assert_eq(harness_start(&h, args), 0);
+	cr_assert(wait_converged(names, 1), "every page's NextApps converge");
+	fake_stats(&h.fake, NULL, NULL, NULL, &lists);
+	/* NextApps: page 1, page 2 refused (not served), then pages 1-3 again; Services: one. */
+	cr_expect_eq(lists, 5, "lists were paged and started over (%lu served)", lists);
+	for (n = names; *n; n++)
+		cr_expect_eq(fake_apply_count(&h.fake, NS, *n), 1, "%s applied once", *n);
+	cr_expect_eq(harness_stop(&h, 5000), 0);
+}
