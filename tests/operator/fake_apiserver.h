@@ -7,6 +7,7 @@
  * and Knative's controller reduced to "a new generation becomes Ready with a URL". Faults are
  * scripted: failing requests with any status (409, 500, ...), dropped or ended watches,
  * compaction, and a restart (all connections dropped, nothing listening for a while).
+ * KNEXT_FAKE_DEBUG=1 in the environment prints every request line on stderr.
  */
 #ifndef KNEXT_TESTS_FAKE_APISERVER_H
 #define KNEXT_TESTS_FAKE_APISERVER_H

@@ -2,7 +2,8 @@
 /*
  * Runs the real knext-operator binary against the fake API server: a kubeconfig pointing at it,
  * the operator in its own process group (killed with its whole tree on the way out), and helpers
- * to wait for convergence.
+ * to wait for convergence. KNEXT_KEEP_TEST_DIR=1 keeps the scratch directory (operator.log,
+ * kubeconfig, applied Services) for a look after a failure.
  */
 #ifndef KNEXT_TESTS_OPERATOR_HARNESS_H
 #define KNEXT_TESTS_OPERATOR_HARNESS_H
