@@ -33,7 +33,7 @@ static int parse(const char *s, struct seen *out)
 
 Test(notify, lines_in_order)
 {
-	struct seen s;
+	struct seen s = { 0 };
 
 	cr_assert_eq(parse("READY=1\nSTATUS=serving on :3000\nWATCHDOG=1\n", &s), 3);
 	cr_assert_str_eq(s.keys[0], "READY");
@@ -66,7 +66,7 @@ Test(notify, malformed_is_rejected_whole)
 		{ "control byte", "STATUS=\x1b[31m", 0, -EBADMSG },
 		{ "bad line after good", "READY=1\nbad line", 0, -EBADMSG },
 	};
-	struct seen s;
+	struct seen s = { 0 };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].msg);
@@ -83,7 +83,7 @@ Test(notify, size_bounds)
 {
 	static char big[NOTIFY_MAX_DATAGRAM + 2];
 	char key[NOTIFY_MAX_KEY + 4];
-	struct seen s;
+	struct seen s = { 0 };
 
 	memcpy(big, "STATUS=", 7);
 	memset(big + 7, 'x', sizeof(big) - 7);
