@@ -41,8 +41,7 @@ static void svc_changed_cb(void *ud, const char *key, json_t *obj, bool deleted)
 	char owner[320];
 	size_t i;
 
-	json_array_foreach(json_object_get(meta, "ownerReferences"), i, ref)
-	{
+	json_array_foreach(json_object_get(meta, "ownerReferences"), i, ref) {
 		const char *kind = json_string_value(json_object_get(ref, "kind"));
 		const char *name = json_string_value(json_object_get(ref, "name"));
 
@@ -416,8 +415,7 @@ void controller_resync(struct controller *c)
 	json_t *keys = informer_keys(&c->apps), *k;
 	size_t i;
 
-	json_array_foreach(keys, i, k)
-	{
+	json_array_foreach(keys, i, k) {
 		enqueue(c, json_string_value(k));
 	}
 	json_decref(keys);

@@ -181,8 +181,7 @@ static int list_page(struct informer *inf, const char *cont, json_t *fresh, char
 	/* Every page is served from the first page's snapshot; keep its version. */
 	if (!rv_out[0])
 		strcpy(rv_out, rv);
-	json_array_foreach(items, i, item)
-	{
+	json_array_foreach(items, i, item) {
 		if (!watch_object_key(item, key, sizeof(key)))
 			json_object_set(fresh, key, item);
 	}
@@ -228,13 +227,11 @@ static int list(struct informer *inf)
 
 	pthread_mutex_lock(&inf->lock);
 	/* Whatever vanished while we were not watching is a delete. */
-	json_object_foreach_safe(inf->store, tmp, k, val)
-	{
+	json_object_foreach_safe(inf->store, tmp, k, val) {
 		if (!json_object_get(fresh, k))
 			remove_locked(inf, k);
 	}
-	json_object_foreach(fresh, k, val)
-	{
+	json_object_foreach(fresh, k, val) {
 		upsert_locked(inf, k, val);
 	}
 	memcpy(inf->rv, rv, sizeof(inf->rv));
@@ -409,8 +406,7 @@ json_t *informer_keys(struct informer *inf)
 	if (!keys)
 		return NULL;
 	pthread_mutex_lock(&inf->lock);
-	json_object_foreach(inf->store, k, val)
-	{
+	json_object_foreach(inf->store, k, val) {
 		json_array_append_new(keys, json_string(k));
 	}
 	pthread_mutex_unlock(&inf->lock);

@@ -133,8 +133,7 @@ static json_t *named(json_t *root, const char *list, const char *name, const cha
 	json_t *arr = json_object_get(root, list), *e;
 	size_t i;
 
-	json_array_foreach(arr, i, e)
-	{
+	json_array_foreach(arr, i, e) {
 		const char *n = json_string_value(json_object_get(e, "name"));
 
 		if (n && !strcmp(n, name))

@@ -19,8 +19,7 @@ static json_t *find_condition(json_t *conds, const char *type)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(conds, i, c)
-	{
+	json_array_foreach(conds, i, c) {
 		const char *t = json_string_value(json_object_get(c, "type"));
 
 		if (t && !strcmp(t, type))

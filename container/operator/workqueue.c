@@ -136,8 +136,7 @@ static int64_t promote_due_locked(struct workqueue *q, int64_t now)
 	json_t *val;
 	void *tmp;
 
-	json_object_foreach_safe(q->delayed, tmp, key, val)
-	{
+	json_object_foreach_safe(q->delayed, tmp, key, val) {
 		due = json_integer_value(val);
 		if (due > now) {
 			if (next < 0 || due < next)

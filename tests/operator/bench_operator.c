@@ -74,8 +74,7 @@ static bool ready(struct harness *h, const char *name, long long gen)
 
 	if (json_integer_value(json_object_get(st, "observedGeneration")) == gen &&
 	    json_object_get(st, "url"))
-		json_array_foreach(json_object_get(st, "conditions"), i, c)
-		{
+		json_array_foreach(json_object_get(st, "conditions"), i, c) {
 			if (!strcmp(json_string_value(json_object_get(c, "type")), "Ready") &&
 			    !strcmp(json_string_value(json_object_get(c, "status")), "True"))
 				ok = true;

@@ -202,12 +202,10 @@ int fake_delete_app(struct fake *f, const char *ns, const char *name)
 		snprintf(uid, sizeof(uid), "%s", u);
 	fake_delete_locked(f, RES_APPS, key);
 	/* Garbage collection: whatever names the deleted object as owner goes too. */
-	json_object_foreach_safe(f->svcs, tmp, k, svc)
-	{
+	json_object_foreach_safe(f->svcs, tmp, k, svc) {
 		json_array_foreach(
 			json_object_get(json_object_get(svc, "metadata"), "ownerReferences"), i,
-			ref)
-		{
+			ref) {
 			const char *ru = json_string_value(json_object_get(ref, "uid"));
 
 			if (uid[0] && ru && !strcmp(ru, uid)) {

@@ -131,8 +131,7 @@ static int start_watch(struct fake *f, struct fake_conn *c, enum res res, const 
 		return 0;
 	}
 	/* No version: the current state as ADDED events, then changes. */
-	json_object_foreach(fake_store(f, res), k, obj)
-	{
+	json_object_foreach(fake_store(f, res), k, obj) {
 		if (ns_match(obj, ns) && label_match(obj, sel) &&
 		    send_chunk(c, json_pack("{s:s,s:O}", "type", "ADDED", "object", obj)))
 			return -1;
@@ -183,8 +182,7 @@ static int list(struct fake *f, struct fake_conn *c, enum res res, const char *n
 		json_decref(items);
 		return -1;
 	}
-	json_object_foreach(st, k, obj)
-	{
+	json_object_foreach(st, k, obj) {
 		if (ns_match(obj, ns) && label_match(obj, sel) && strcmp(k, after) > 0)
 			keys[n++] = k;
 	}
@@ -258,8 +256,7 @@ static bool owner_gone(struct fake *f, const char *ns, json_t *obj)
 	size_t i;
 
 	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i,
-			   ref)
-	{
+			   ref) {
 		const char *name = json_string_value(json_object_get(ref, "name"));
 		const char *uid = json_string_value(json_object_get(ref, "uid"));
 		const char *have;

@@ -35,8 +35,7 @@ static const char *condition(json_t *app, const char *type, const char *field)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(json_object_get(json_object_get(app, "status"), "conditions"), i, c)
-	{
+	json_array_foreach(json_object_get(json_object_get(app, "status"), "conditions"), i, c) {
 		const char *t = json_string_value(json_object_get(c, "type"));
 
 		if (t && !strcmp(t, type))

@@ -346,8 +346,7 @@ static const char *cond(json_t *st, const char *type, const char *field)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(json_object_get(st, "conditions"), i, c)
-	{
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
 		if (!strcmp(json_string_value(json_object_get(c, "type")), type))
 			return json_string_value(json_object_get(c, field));
 	}
