@@ -393,8 +393,7 @@ static struct fy_node *to_node(struct fy_document *fyd, json_t *j)
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
 		n = fy_node_create_mapping(fyd);
-		json_object_foreach(j, key, val)
-		{
+		json_object_foreach(j, key, val) {
 			k = fy_node_create_scalar_copy(fyd, key, strlen(key));
 			v = to_node(fyd, val);
 			if (!n || !k || !v || fy_node_mapping_append(n, k, v))
@@ -403,8 +402,7 @@ static struct fy_node *to_node(struct fy_document *fyd, json_t *j)
 		return n;
 	case JSON_ARRAY:
 		n = fy_node_create_sequence(fyd);
-		json_array_foreach(j, i, val)
-		{
+		json_array_foreach(j, i, val) {
 			v = to_node(fyd, val);
 			if (!n || !v || fy_node_sequence_append(n, v))
 				return NULL;
