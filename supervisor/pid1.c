@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "spawn.h"
+#include "child.h"
 
 /* The JS files Debian's libnode reads from fixed paths at start; without them it aborts. */
 static const char *const libnode_js_files[] = {
@@ -371,7 +371,7 @@ static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
 	setenv("KNEXT_ENTRY", cfg->entry, 1);
 	snprintf(num, sizeof(num), "%u", cfg->heartbeat_ms);
 	setenv("KNEXT_HEARTBEAT_MS", num, 1);
-	snprintf(num, sizeof(num), "%d", SPAWN_NOTIFY_FD);
+	snprintf(num, sizeof(num), "%d", CHILD_NOTIFY_FD);
 	setenv("KNEXT_NOTIFY_FD", num, 1);
 	return 0;
 }
@@ -387,7 +387,7 @@ int pid1_run(struct pid1 *p)
 {
 	char helper[PATH_MAX];
 	char *node_argv[] = { helper, NULL };
-	struct spawn_spec spec = { .mask = &p->orig_mask, .pass_fd = -1 };
+	struct child_spec spec = { .mask = &p->orig_mask, .pass_fd = -1 };
 	pid_t pid;
 	int r;
 
@@ -409,9 +409,11 @@ int pid1_run(struct pid1 *p)
 		spec.argv = p->cfg->cmd;
 	}
 
-	if ((r = spawn_child(&spec, &pid)) < 0) {
-		log_event(LOG_ERROR, "spawn", "\"errno\":%d,\"error\":\"%s\"", -r, strerror(-r));
-		return 1;
+	if ((r = child_spawn(&spec, &pid)) < 0) {
+		/* As a shell (and tini) would: one line, 127 not found, 126 not executable. */
+		fprintf(stderr, "knext-init: exec %s failed: %s\n",
+			spec.path ? spec.path : spec.argv[0], strerror(-r));
+		return child_exit_code(-r);
 	}
 	/* Our copy of the child's end would keep the channel open after the child is gone. */
 	if (p->notify_fds[1] >= 0) {
