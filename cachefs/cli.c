@@ -130,54 +130,12 @@ out:
 	return rc;
 }
 
-/* mkdir -p of the parent directories of @path (which is below an existing directory). */
-static int make_parents(char *path)
-{
-	char *s;
-
-	for (s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			*s = '/';
-			return -errno;
-		}
-		*s = '/';
-	}
-	return 0;
-}
-
-static int write_out(const char *path, const uint8_t *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644), err = 0;
-	size_t done = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		done += n;
-	}
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	return err;
-}
-
 static int cmd_unpack(int argc, char **argv)
 {
 	const char *out = NULL, *in = NULL;
+	char why[PACK_REASON_MAX + PATH_MAX];
 	struct pack p;
-	struct pack_entry e;
-	struct pack_frame f;
-	char path[PATH_MAX];
-	uint8_t *buf = NULL;
-	uint32_t i, fi = UINT32_MAX;
-	size_t cap = 0;
-	int err, rc = 1, k;
+	int err, k;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "-o") == 0 && k + 1 < argc)
@@ -199,46 +157,13 @@ static int cmd_unpack(int argc, char **argv)
 		pack_close(&p);
 		return 1;
 	}
-	for (i = 0; i < p.frame_count; i++) {
-		pack_frame_get(&p, i, &f);
-		cap = f.raw_size > cap ? f.raw_size : cap;
-	}
-	buf = malloc(cap ? cap : 1);
-	if (!buf || (mkdir(out, 0755) < 0 && errno != EEXIST)) {
-		fprintf(stderr, "cache unpack: %s: %s\n", out, strerror(errno));
-		goto out;
-	}
-	for (i = 0; i < p.entry_count; i++) {
-		pack_entry_get(&p, i, &e);
-		if (e.frame != fi) {
-			err = pack_frame_decode(&p, e.frame, buf, cap);
-			if (err) {
-				fprintf(stderr, "cache unpack: %s\n", p.reason);
-				goto out;
-			}
-			fi = e.frame;
-		}
-		pack_frame_get(&p, e.frame, &f);
-		/* Directory mode restores NCC files at their path; other kinds go by kind. */
-		if (e.kind == PACK_KIND_NCC_FILE)
-			snprintf(path, sizeof(path), "%s/%.*s", out, (int)e.path_len, e.path);
-		else
-			snprintf(path, sizeof(path), "%s/%s/%.*s", out, pack_kind_name(e.kind),
-				 (int)e.path_len, e.path);
-		err = make_parents(path);
-		if (!err)
-			err = write_out(path, buf + (e.raw_offset - f.raw_offset), e.raw_size);
-		if (err) {
-			fprintf(stderr, "cache unpack: %s: %s\n", path, strerror(-err));
-			goto out;
-		}
-	}
-	printf("unpacked %u entries into %s\n", p.entry_count, out);
-	rc = 0;
-out:
-	free(buf);
+	err = pack_extract(&p, out, why, sizeof(why));
+	if (err)
+		fprintf(stderr, "cache unpack: %s\n", why);
+	else
+		printf("unpacked %u entries into %s\n", p.entry_count, out);
 	pack_close(&p);
-	return rc;
+	return err ? 1 : 0;
 }
 
 static void print_json(const struct pack *p)

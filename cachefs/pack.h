@@ -203,6 +203,20 @@ int pack_frame_decode(struct pack *p, uint32_t i, void *dst, size_t cap);
 int pack_verify(struct pack *p);
 
 /**
+ * pack_extract() - write every entry of a verified pack as a file below @dir.
+ * @p:       an open pack (pack_verify() first: the data is written as it is)
+ * @dir:     target directory, created if missing
+ * @why:     receives a sentence on failure
+ * @why_len: bytes of @why
+ *
+ * NODE_COMPILE_CACHE entries (directory mode) go to their relative path, other kinds to
+ * `<kind>/<path>`. Paths were checked by pack_open(): none leaves @dir.
+ *
+ * Return: 0 or -errno.
+ */
+int pack_extract(struct pack *p, const char *dir, char *why, size_t why_len);
+
+/**
  * pack_identity_match() - compare a pack's identity with the running app's.
  * @have:   the pack's identity
  * @want:   this app and runtime (@want->v8_tag 0 matches any tag)

@@ -94,6 +94,8 @@ static void on_sigchld(struct pid1 *p)
 		else
 			log_event(LOG_INFO, "exit", "\"pid\":%d,\"code\":%d", p->reaper.main_pid,
 				  WEXITSTATUS(st));
+		/* Node writes its compile cache as it exits: collect it now, before the rest. */
+		ncc_collect(&p->ncc);
 		if (libnode_failed(p))
 			log_event(
 				LOG_ERROR, "libnode",
@@ -403,6 +405,7 @@ int pid1_run(struct pid1 *p)
 		setenv("KNEXT_CACHE", p->feed_on ? "1" : "0", 1);
 	} else {
 		spec.argv = p->cfg->cmd;
+		ncc_prepare(&p->ncc);
 	}
 
 	if ((r = child_spawn(&spec, &pid)) < 0) {

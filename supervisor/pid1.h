@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "listenwatch.h"
+#include "ncc.h"
 #include "notify.h"
 #include "packfeed.h"
 #include "reap.h"
@@ -46,6 +47,7 @@ struct pid1 {
 	struct probe_state state;
 	struct packfeed feed;
 	bool feed_on;
+	struct ncc ncc;
 	struct probe_server probes;
 	bool probes_on;
 	struct listenwatch listen_watch;

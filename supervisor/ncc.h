@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Exec mode with a modern `node` (>= 22.1): its own compile cache (NODE_COMPILE_CACHE, a directory
+ * of small files) is kept as one pack. With KNEXT_NCC_PACK=PATH, knext-init restores the pack into
+ * a scratch directory before the child starts, points NODE_COMPILE_CACHE at it, and when the main
+ * child has exited (Node writes its cache at exit) packs the directory back, atomically.
+ */
+#ifndef KNEXT_NCC_H
+#define KNEXT_NCC_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+/**
+ * struct ncc - one materialised NODE_COMPILE_CACHE directory.
+ * @on:   KNEXT_NCC_PACK was given and the directory exists
+ * @pack: the pack's path
+ * @dir:  the scratch directory exported as NODE_COMPILE_CACHE
+ */
+struct ncc {
+	bool on;
+	char pack[PATH_MAX];
+	char dir[PATH_MAX];
+};
+
+/**
+ * ncc_prepare() - restore KNEXT_NCC_PACK (if any) into a fresh scratch directory under
+ * $KNEXT_SCRATCH_DIR (default /tmp) and export NODE_COMPILE_CACHE; a missing or invalid pack
+ * leaves the directory empty (Node compiles and fills it).
+ * @n: state to fill
+ *
+ * Return: 0 (also without KNEXT_NCC_PACK: then @n->on is false), or -errno when no scratch
+ * directory could be made (the child then runs without a compile cache).
+ */
+int ncc_prepare(struct ncc *n);
+
+/**
+ * ncc_collect() - pack the directory back into KNEXT_NCC_PACK (temp file, fsync, rename) and
+ * remove it; failures leave the old pack as it was and are logged.
+ * @n: state from ncc_prepare(); does nothing when @n->on is false; idempotent
+ *
+ * Return: 0 or -errno.
+ */
+int ncc_collect(struct ncc *n);
+
+#endif
