@@ -364,12 +364,16 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		return not_ready(job, "work directory path too long");
 	if (make_pack(job, t, pack, k == K_EXEC22_PACK) < 0)
 		return -ENOENT;
-	job_env(job, "KNEXT_PACK", pack);
 	job_evict(job, pack);
-	if (k == K_EXEC22_PACK)
+	if (k == K_EXEC22_PACK) {
+		/* Exec mode: the pack holds node 22's own NODE_COMPILE_CACHE; restored, not rewritten. */
+		job_env(job, "KNEXT_NCC_PACK", pack);
+		job_env(job, "KNEXT_NCC_WRITEBACK", "0");
 		job_argv(job, (const char *[]){ t->knext, "--", t->node22, "server.js", NULL });
-	else
+	} else {
+		job_env(job, "KNEXT_PACK", pack);
 		job_argv(job, (const char *[]){ t->knext, NULL });
+	}
 	return 0;
 }
 

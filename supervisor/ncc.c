@@ -89,6 +89,11 @@ int ncc_collect(struct ncc *n)
 	if (!n->on)
 		return 0;
 	n->on = false;
+	/* Read-only use (KNEXT_NCC_WRITEBACK=0): restore, never write. */
+	if (getenv("KNEXT_NCC_WRITEBACK") && strcmp(getenv("KNEXT_NCC_WRITEBACK"), "0") == 0) {
+		nftw(n->dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+		return 0;
+	}
 	snprintf(dir, sizeof(dir), "%s", n->pack);
 	slash = strrchr(dir, '/');
 	if ((r = pack_writer_init(&w, &id, PACK_LEVEL_WRITEBACK)) == 0) {

@@ -36,7 +36,8 @@ int ncc_prepare(struct ncc *n);
 
 /**
  * ncc_collect() - pack the directory back into KNEXT_NCC_PACK (temp file, fsync, rename) and
- * remove it; failures leave the old pack as it was and are logged.
+ * remove it; failures leave the old pack as it was and are logged. KNEXT_NCC_WRITEBACK=0 only
+ * removes it.
  * @n: state from ncc_prepare(); does nothing when @n->on is false; idempotent
  *
  * Return: 0 or -errno.

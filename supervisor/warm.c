@@ -23,7 +23,7 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N]\n",
+	      "[--timeout-ms N] [-- NODE SCRIPT...]\n",
 	      stderr);
 }
 
@@ -35,15 +35,25 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static pid_t start_app(const char *app, const char *out, int port)
+/* Embedded mode records the pack itself (KNEXT_RECORD_PACK); with a command, exec mode keeps
+ * that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
+static pid_t start_app(const char *app, const char *out, int port, char **cmd)
 {
 	char exe[PATH_MAX], num[16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *argv[64] = { exe };
 	pid_t pid;
+	int i = 1;
 
 	if (n < 0)
 		return -errno;
 	exe[n] = '\0';
+	if (cmd) {
+		argv[i++] = "--";
+		while (*cmd && i < 63)
+			argv[i++] = *cmd++;
+	}
+	argv[i] = NULL;
 	pid = fork();
 	if (pid != 0)
 		return pid < 0 ? -errno : pid;
@@ -51,9 +61,16 @@ static pid_t start_app(const char *app, const char *out, int port)
 	setenv("KNEXT_APP_DIR", app, 1);
 	setenv("PORT", num, 1);
 	setenv("KNEXT_PROBE_PORT", "0", 1);
-	setenv("KNEXT_RECORD_PACK", out, 1);
 	setenv("KNEXT_HOSTNAME", "127.0.0.1", 1);
-	execl(exe, exe, (char *)NULL);
+	if (cmd) {
+		setenv("HOSTNAME", "127.0.0.1", 1);
+		setenv("KNEXT_NCC_PACK", out, 1);
+		if (chdir(app) < 0)
+			_exit(127);
+	} else {
+		setenv("KNEXT_RECORD_PACK", out, 1);
+	}
+	execv(exe, argv);
 	_exit(127);
 }
 
@@ -139,7 +156,7 @@ int warm_cli_main(int argc, char **argv)
 	}
 	if (port == 0)
 		port = free_port();
-	if (!app || !out || optind != argc || port <= 0 || port > 65535 || timeout_ms <= 0) {
+	if (!app || !out || port <= 0 || port > 65535 || timeout_ms <= 0) {
 		usage();
 		return 2;
 	}
@@ -171,7 +188,7 @@ int warm_cli_main(int argc, char **argv)
 		}
 	}
 	deadline = now_ms() + timeout_ms;
-	if ((pid = start_app(abs_app, abs_out, port)) < 0) {
+	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL)) < 0) {
 		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
 		return 1;
 	}
