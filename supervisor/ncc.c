@@ -26,9 +26,8 @@ static void restore(struct ncc *n)
 		log_event(LOG_INFO, "ncc", "\"restored\":0,\"reason\":\"no pack yet\"");
 		return;
 	}
+	/* pack_open() checks the structure; every frame's checksums are checked as it is decoded. */
 	r = pack_open(&p, n->pack);
-	if (!r)
-		r = pack_verify(&p);
 	if (!r && strcmp(p.id.runtime_name, NCC_RUNTIME) != 0) {
 		snprintf(p.reason, sizeof(p.reason), "not a NODE_COMPILE_CACHE pack (runtime %s)",
 			 p.id.runtime_name);
@@ -54,8 +53,9 @@ int ncc_prepare(struct ncc *n)
 	memset(n, 0, sizeof(*n));
 	if (!pack || !*pack)
 		return 0;
+	/* Memory first: 360 small files on a disk-backed /tmp took 25-33 ms here, 7 on /dev/shm. */
 	if (!scratch || !*scratch)
-		scratch = KNEXT_DEFAULT_SCRATCH_DIR;
+		scratch = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : KNEXT_DEFAULT_SCRATCH_DIR;
 	if ((size_t)snprintf(n->pack, sizeof(n->pack), "%s", pack) >= sizeof(n->pack) ||
 	    (size_t)snprintf(n->dir, sizeof(n->dir), "%s/knext-ncc.XXXXXX", scratch) >=
 		    sizeof(n->dir))

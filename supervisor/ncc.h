@@ -25,7 +25,7 @@ struct ncc {
 
 /**
  * ncc_prepare() - restore KNEXT_NCC_PACK (if any) into a fresh scratch directory under
- * $KNEXT_SCRATCH_DIR (default /tmp) and export NODE_COMPILE_CACHE; a missing or invalid pack
+ * $KNEXT_SCRATCH_DIR (default /dev/shm when writable, else /tmp) and export NODE_COMPILE_CACHE; a missing or invalid pack
  * leaves the directory empty (Node compiles and fills it).
  * @n: state to fill
  *
