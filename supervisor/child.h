@@ -33,10 +33,11 @@ struct child_spec {
  * @spec: see struct child_spec
  * @pid:  set to the child's pid
  *
- * The child gets a new process group, the terminal's foreground when stdin is one, and
- * @spec->mask; @spec->pass_fd becomes CHILD_NOTIFY_FD.
+ * vfork, then in the child: a new process group, the terminal's foreground when stdin is one,
+ * @spec->pass_fd as CHILD_NOTIFY_FD, @spec->mask, exec. When exec fails the child prints one
+ * line and exits with child_exit_code().
  *
- * Return: 0, or -errno when the program could not be started (not found, not executable, ...).
+ * Return: 0, or -errno when vfork failed.
  */
 int child_spawn(const struct child_spec *spec, pid_t *pid);
 

@@ -55,7 +55,8 @@ int ncc_prepare(struct ncc *n)
 		return 0;
 	/* Memory first: 360 small files on a disk-backed /tmp took 25-33 ms here, 7 on /dev/shm. */
 	if (!scratch || !*scratch)
-		scratch = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : KNEXT_DEFAULT_SCRATCH_DIR;
+		scratch = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" :
+								 KNEXT_DEFAULT_SCRATCH_DIR;
 	if ((size_t)snprintf(n->pack, sizeof(n->pack), "%s", pack) >= sizeof(n->pack) ||
 	    (size_t)snprintf(n->dir, sizeof(n->dir), "%s/knext-ncc.XXXXXX", scratch) >=
 		    sizeof(n->dir))

@@ -15,7 +15,8 @@ not_ok() {
 	_tap_fail=$((_tap_fail + 1))
 	echo "not ok $_tap_n - $1"
 	shift
-	for line in "$@"; do echo "#   $line"; done
+	# Every line of a diagnostic is a TAP comment, also inside multi-line arguments.
+	for arg in "$@"; do printf '%s\n' "$arg" | sed 's/^/#   /'; done
 }
 
 skip() {
