@@ -62,6 +62,9 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd)
 	setenv("PORT", num, 1);
 	setenv("KNEXT_PROBE_PORT", "0", 1);
 	setenv("KNEXT_HOSTNAME", "127.0.0.1", 1);
+	/* Recording happens as the app exits: serialising and compressing a large app's cache at
+	 * level 19 can outlast the default grace on a busy machine, and a KILL would lose it. */
+	setenv("KNEXT_GRACE_MS", "300000", 0);
 	if (cmd) {
 		setenv("HOSTNAME", "127.0.0.1", 1);
 		setenv("KNEXT_NCC_PACK", out, 1);
