@@ -134,3 +134,18 @@ err_lock:
 	close(lfd);
 	return err;
 }
+
+int pack_writeback_file(const char *file, struct pack_writer *w, uint64_t max_bytes, char *reason,
+			size_t reason_len)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+
+	if (!slash)
+		return pack_writeback(".", file, w, max_bytes, reason, reason_len);
+	if ((size_t)(slash - file) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, file, (size_t)(slash - file));
+	dir[slash - file] = '\0';
+	return pack_writeback(dir[0] ? dir : "/", slash + 1, w, max_bytes, reason, reason_len);
+}

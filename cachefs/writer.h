@@ -130,4 +130,17 @@ void pack_writer_close(struct pack_writer *w);
 int pack_writeback(const char *dir, const char *name, struct pack_writer *w, uint64_t max_bytes,
 		   char *reason, size_t reason_len);
 
+/**
+ * pack_writeback_file() - pack_writeback() for a pack named by its path.
+ * @file:       the pack's path; its directory is the one written to and locked
+ * @w:          the entries
+ * @max_bytes:  as for pack_writeback()
+ * @reason:     receives a sentence on failure, may be NULL
+ * @reason_len: bytes of @reason
+ *
+ * Return: as pack_writeback(), or -ENAMETOOLONG.
+ */
+int pack_writeback_file(const char *file, struct pack_writer *w, uint64_t max_bytes, char *reason,
+			size_t reason_len);
+
 #endif

@@ -83,7 +83,7 @@ static int remove_cb(const char *path, const struct stat *st, int flag, struct F
 int ncc_collect(struct ncc *n)
 {
 	struct pack_identity id = { .runtime_name = NCC_RUNTIME };
-	char why[256] = "", buf[300], dir[PATH_MAX], *slash;
+	char why[256] = "", buf[300];
 	struct pack_writer w;
 	int r;
 
@@ -95,16 +95,10 @@ int ncc_collect(struct ncc *n)
 		nftw(n->dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 		return 0;
 	}
-	snprintf(dir, sizeof(dir), "%s", n->pack);
-	slash = strrchr(dir, '/');
 	if ((r = pack_writer_init(&w, &id, PACK_LEVEL_WRITEBACK)) == 0) {
 		r = pack_writer_add_dir(&w, n->dir, PACK_KIND_NCC_FILE);
-		if (!r && slash) {
-			*slash = '\0';
-			r = pack_writeback(*dir ? dir : "/", slash + 1, &w, 0, why, sizeof(why));
-		} else if (!r) {
-			r = pack_writeback(".", dir, &w, 0, why, sizeof(why));
-		}
+		if (!r)
+			r = pack_writeback_file(n->pack, &w, 0, why, sizeof(why));
 		pack_writer_close(&w);
 	}
 	if (r)

@@ -211,7 +211,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	napi_value argv[4];
 	struct pack_identity id;
 	struct pack_writer w;
-	char *file, *slash, why[256] = "";
+	char *file, why[256] = "";
 	const char *app = getenv("KNEXT_APP_DIR");
 	int32_t level = 3;
 	uint32_t tag = 0, n = 0;
@@ -236,15 +236,8 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 		if (napi_get_element(env, argv[3], i, &e) == napi_ok)
 			r = add_entry(env, &w, e);
 	}
-	slash = strrchr(file, '/');
-	if (r == 0) {
-		if (slash) {
-			*slash = '\0';
-			r = pack_writeback(*file ? file : "/", slash + 1, &w, 0, why, sizeof(why));
-		} else {
-			r = pack_writeback(".", file, &w, 0, why, sizeof(why));
-		}
-	}
+	if (r == 0)
+		r = pack_writeback_file(file, &w, 0, why, sizeof(why));
 	pack_writer_close(&w);
 	free(file);
 	if (r == 0)
