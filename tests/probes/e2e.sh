@@ -13,33 +13,9 @@ else
 	CLI=("$(realpath "$2")")
 fi
 
-_n=0
-_fail=0
-plan() { echo "1..$1"; }
-ok() {
-	_n=$((_n + 1))
-	echo "ok $_n - $1"
-}
-not_ok() {
-	_n=$((_n + 1))
-	_fail=$((_fail + 1))
-	echo "not ok $_n - $1"
-	shift
-	for line in "$@"; do echo "#   $line"; done
-}
-skip() {
-	_n=$((_n + 1))
-	echo "ok $_n - $1 # SKIP $2"
-}
-done_testing() { [ "$_fail" -eq 0 ]; }
+. "$(cd "$(dirname "$0")" && pwd)/../tap.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+tap_workdir
 
 N=9
 plan $N

@@ -6,20 +6,14 @@ set -u
 K=$(realpath "$1")
 SRC=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/tap.sh"
+. "$here/../tap.sh"
 
 if [ ! -e "$SRC/server.js" ]; then
 	echo "1..0 # SKIP fixture app not built"
 	exit 0
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+tap_workdir
 export KNEXT_PROBE_PORT=0 KNEXT_CACHE_DIR="$tmp/no-pvc"
 NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
 

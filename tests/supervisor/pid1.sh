@@ -5,15 +5,9 @@ set -u
 K=$(realpath "$1")
 APP=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/tap.sh"
+. "$here/../tap.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+tap_workdir
 
 # Background jobs of a script start with SIGINT and SIGQUIT ignored; give the init default ones.
 # Probe ports are the probes suite's business; tests here run side by side with others.

@@ -1,5 +1,5 @@
-# Minimal TAP helpers for the shell integration suites. Source it, call plan N, then ok/not_ok or
-# check "name" cmd..., and finish with done_testing.
+# TAP helpers for the shell integration suites (bash). Source it, call plan N, then ok, not_ok,
+# skip or check "name" cmd..., and finish with done_testing.
 _tap_n=0
 _tap_fail=0
 
@@ -32,3 +32,16 @@ check() {
 }
 
 done_testing() { [ "$_tap_fail" -eq 0 ]; }
+
+# tap_workdir: a scratch directory in $tmp, and a cleanup on exit that SIGKILLs every pid the
+# test appended to the pids array, then removes $tmp.
+tap_workdir() {
+	tmp=$(mktemp -d)
+	pids=()
+	trap '_tap_cleanup' EXIT
+}
+
+_tap_cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
