@@ -88,6 +88,8 @@ const char *pack_kind_name(uint32_t kind)
 		return "resolution";
 	case PACK_KIND_NCC_FILE:
 		return "ncc-file";
+	case PACK_KIND_IMPORT_SITES:
+		return "import-sites";
 	}
 	return "unknown";
 }
@@ -213,7 +215,7 @@ static int check_entries(struct pack *p)
 		e.raw_offset = le64_get(r + PE_RAW_OFFSET);
 		e.raw_size = le32_get(r + PE_RAW_SIZE);
 		e.path_len = le32_get(r + PE_PATH_LEN);
-		if (e.kind < PACK_KIND_CODE_CACHE || e.kind > PACK_KIND_NCC_FILE)
+		if (e.kind < PACK_KIND_CODE_CACHE || e.kind > PACK_KIND_LAST)
 			return fail(p, -EBADMSG, "entry %u: unknown kind %u", i, e.kind);
 		if (e.frame >= p->frame_count)
 			return fail(p, -EBADMSG, "entry %u: frame %u out of range", i, e.frame);

@@ -20,6 +20,8 @@ enum pack_kind {
 	PACK_KIND_SOURCE = 2,
 	PACK_KIND_RESOLUTION = 3,
 	PACK_KIND_NCC_FILE = 4,
+	PACK_KIND_IMPORT_SITES = 5,
+	PACK_KIND_LAST = PACK_KIND_IMPORT_SITES,
 };
 
 /**
@@ -229,7 +231,8 @@ int pack_identity_match(const struct pack_identity *have, const struct pack_iden
 			char *why, size_t why_len);
 
 /**
- * pack_kind_name() - short name of a kind ("code-cache", "source", "resolution", "ncc-file").
+ * pack_kind_name() - short name of a kind ("code-cache", "source", "resolution", "ncc-file",
+ *                   "import-sites").
  * @kind: enum pack_kind
  *
  * Return: a static string, "unknown" for other values.

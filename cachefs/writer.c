@@ -84,8 +84,7 @@ int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint6
 	size_t path_len = strlen(key);
 	struct pack_wentry *e;
 
-	if (kind < PACK_KIND_CODE_CACHE || kind > PACK_KIND_NCC_FILE ||
-	    !pack_path_valid(key, path_len))
+	if (kind < PACK_KIND_CODE_CACHE || kind > PACK_KIND_LAST || !pack_path_valid(key, path_len))
 		return -EINVAL;
 	if (len > UINT32_MAX || w->count >= PACK_MAX_ENTRIES ||
 	    w->raw_bytes + align16(len) > PACK_MAX_RAW || align16(len) > PACK_MAX_FRAME_RAW)

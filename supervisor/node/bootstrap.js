@@ -61,7 +61,12 @@ if (env.NODE_EXTRA_CA_CERTS) {
 
 const KIND_CODE_CACHE = 1;
 const KIND_RESOLUTION = 3;
+const KIND_IMPORT_SITES = 5;
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
+// Six characters, as `import`: renaming import(...) calls to it keeps every position in the source.
+const IMPORT_ALIAS = '__kni_';
+const ALIAS_WRAPPER = '(function (exports, require, module, __filename, __dirname, ' +
+	`${IMPORT_ALIAS}) { `;
 const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0, resolved: 0 };
 const cacheOffered = env.KNEXT_CACHE === '1';
 const recordFiles = [];
@@ -90,6 +95,83 @@ function cacheReady() {
 	return attached;
 }
 
+// V8 10.2 drops a script's host-defined options when it deserialises it from code cache, and
+// Node 18 then fails import() in it ("Invalid host defined options"). A module that calls
+// import() is therefore loaded from code cache only with those calls renamed to a function its
+// wrapper passes in, which imports exactly as Node would. Where the calls are comes from a full
+// parse when the pack is recorded (kind 5 entries); a start with the pack only checks them.
+let acorn = null;
+let walk = null;
+
+function findImportSites(content) {
+	acorn ??= require('internal/deps/acorn/acorn/dist/acorn');
+	walk ??= require('internal/deps/acorn/acorn-walk/dist/walk');
+	const sites = [];
+	try {
+		const ast = acorn.parse(Module.wrap(content), {
+			ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true,
+		});
+		walk.simple(ast, {
+			ImportExpression(node) {
+				sites.push(node.start - Module.wrapper[0].length);
+			},
+		});
+	} catch {
+		return null; // not parsed, or a syntax tree the walker does not know: no renaming
+	}
+	return sites.sort((a, b) => a - b);
+}
+
+function decodeImportSites(buf, content) {
+	if (buf.length < 4 || buf.length !== 4 + 4 * buf.readUInt32LE(0))
+		return null;
+	const sites = [];
+	for (let off = 4, prev = -6; off < buf.length; off += 4) {
+		const at = buf.readUInt32LE(off);
+		if (at < prev + 6 || !content.startsWith('import', at))
+			return null;
+		sites.push(prev = at);
+	}
+	return sites;
+}
+
+function encodeImportSites(sites) {
+	const buf = Buffer.alloc(4 + 4 * sites.length);
+	buf.writeUInt32LE(sites.length, 0);
+	sites.forEach((at, i) => buf.writeUInt32LE(at, 4 + 4 * i));
+	return buf;
+}
+
+function renameImports(content, sites) {
+	let out = '';
+	let from = 0;
+	for (const at of sites) {
+		out += content.slice(from, at) + IMPORT_ALIAS;
+		from = at + IMPORT_ALIAS.length;
+	}
+	return out + content.slice(from);
+}
+
+// import() attributes as V8 passes them to Node: `with` (or the older `assert`) of the options.
+function importAttributes(options) {
+	const attributes = { __proto__: null };
+	if (options === undefined)
+		return attributes;
+	if (options === null || typeof options !== 'object')
+		throw new TypeError('The second argument of import() must be an object');
+	const given = options.with !== undefined ? options.with : options.assert;
+	if (given === undefined)
+		return attributes;
+	if (given === null || typeof given !== 'object')
+		throw new TypeError('The \'with\' option of import() must be an object');
+	for (const name of Object.keys(given)) {
+		if (typeof given[name] !== 'string')
+			throw new TypeError('Import attribute values must be strings');
+		attributes[name] = given[name];
+	}
+	return attributes;
+}
+
 function installCompileHook() {
 	const { getOptionValue } = require('internal/options');
 	// Policies and --inspect-brk need Node's own compile path; the cache is an optimisation.
@@ -100,21 +182,38 @@ function installCompileHook() {
 	const esm = () => require('internal/process/esm_loader').esmLoader;
 	const recording = recordFiles.length > 0;
 
+	// Where a module that mentions import( calls it: from the pack, else (recording) from a
+	// parse; null leaves the module to be compiled from source.
+	function importSites(content, key, hash, useCache) {
+		if (content.includes(IMPORT_ALIAS))
+			return null;
+		if (useCache) {
+			const found = knext.cacheLookup(KIND_IMPORT_SITES, key, hash);
+			if (found !== undefined)
+				return decodeImportSites(found, content);
+		}
+		return recording ? findImportSites(content) : null;
+	}
+
 	Module.prototype._compile = function knextCompile(content, filename) {
 		const key = path.relative(appDir, filename);
-		// V8 10.2 drops a script's host-defined options when it is deserialised from code cache,
-		// and Node 18 then fails import() in it ("Invalid host defined options"): a module that
-		// may call import() is compiled from source, always.
-		const cacheable = !DYNAMIC_IMPORT.test(content);
-		const hash = cacheable ? knext.hash(content) : 0n;
-		const cached = cacheable && cacheOffered && cacheReady() ?
+		const hash = knext.hash(content);
+		const useCache = cacheOffered && cacheReady();
+		const sites = DYNAMIC_IMPORT.test(content) ?
+			importSites(content, key, hash, useCache) : undefined;
+		const cacheable = sites !== null;
+		const renamed = sites !== undefined && sites !== null && sites.length > 0;
+		const cached = cacheable && useCache ?
 			knext.cacheLookup(KIND_CODE_CACHE, key, hash) : undefined;
+		const referrer = () => normalizeReferrerURL(filename);
 		// Exactly what Node does for a CommonJS module with a wrapper, plus cachedData; dynamic
 		// import() resolves against this module as in Node's own loader.
-		const script = makeContextifyScript(Module.wrap(content), filename, 0, 0, cached, false,
+		const source = renamed ?
+			ALIAS_WRAPPER + renameImports(content, sites) + Module.wrapper[1] :
+			Module.wrap(content);
+		const script = makeContextifyScript(source, filename, 0, 0, cached, false,
 			undefined, Symbol(`cjs:${filename}`),
-			(specifier, _, attributes) =>
-				esm().import(specifier, normalizeReferrerURL(filename), attributes));
+			(specifier, _, attributes) => esm().import(specifier, referrer(), attributes));
 		if (cached === undefined) {
 			stats.miss++;
 		} else if (script.cachedDataRejected) {
@@ -125,11 +224,16 @@ function installCompileHook() {
 		}
 		// Only files inside the app are keyed; a pack never names anything outside it.
 		if (recording && cacheable && !key.startsWith('..') && !path.isAbsolute(key))
-			compiled.set(filename, { key, hash, script });
+			compiled.set(filename, { key, hash, script, sites });
 		const fn = runScriptInThisContext(script, true, false);
 		const require = makeRequireFunction(this, undefined);
-		return Reflect.apply(fn, this.exports,
-			[this.exports, require, this, filename, path.dirname(filename)]);
+		const args = [this.exports, require, this, filename, path.dirname(filename)];
+		if (renamed) {
+			args.push(async function importModule(specifier, options) {
+				return esm().import(`${specifier}`, referrer(), importAttributes(options));
+			});
+		}
+		return Reflect.apply(fn, this.exports, args);
 	};
 }
 
@@ -187,12 +291,14 @@ function record(why) {
 		return;
 	recordedAt = compiled.size + resolutions.size;
 	const entries = [];
-	for (const { key, hash, script } of compiled.values()) {
+	for (const { key, hash, script, sites } of compiled.values()) {
 		try {
 			entries.push([KIND_CODE_CACHE, key, hash, script.createCachedData()]);
 		} catch {
-			// A script V8 cannot serialise is simply left out.
+			continue; // a script V8 cannot serialise is simply left out
 		}
+		if (sites !== undefined)
+			entries.push([KIND_IMPORT_SITES, key, hash, encodeImportSites(sites)]);
 	}
 	for (const [key, hash, target] of resolutions.values())
 		entries.push([KIND_RESOLUTION, key, hash, Buffer.from(target)]);
