@@ -90,6 +90,8 @@ const char *pack_kind_name(uint32_t kind)
 		return "ncc-file";
 	case PACK_KIND_IMPORT_SITES:
 		return "import-sites";
+	case PACK_KIND_BUILTIN_CODE_CACHE:
+		return "builtin-code-cache";
 	}
 	return "unknown";
 }

@@ -21,7 +21,8 @@ enum pack_kind {
 	PACK_KIND_RESOLUTION = 3,
 	PACK_KIND_NCC_FILE = 4,
 	PACK_KIND_IMPORT_SITES = 5,
-	PACK_KIND_LAST = PACK_KIND_IMPORT_SITES,
+	PACK_KIND_BUILTIN_CODE_CACHE = 6,
+	PACK_KIND_LAST = PACK_KIND_BUILTIN_CODE_CACHE,
 };
 
 /**
@@ -232,7 +233,7 @@ int pack_identity_match(const struct pack_identity *have, const struct pack_iden
 
 /**
  * pack_kind_name() - short name of a kind ("code-cache", "source", "resolution", "ncc-file",
- *                   "import-sites").
+ *                   "import-sites", "builtin-code-cache").
  * @kind: enum pack_kind
  *
  * Return: a static string, "unknown" for other values.

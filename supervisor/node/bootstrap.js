@@ -62,6 +62,7 @@ if (env.NODE_EXTRA_CA_CERTS) {
 const KIND_CODE_CACHE = 1;
 const KIND_RESOLUTION = 3;
 const KIND_IMPORT_SITES = 5;
+const KIND_BUILTIN_CODE_CACHE = 6;
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
 // Six characters, as `import`: renaming import(...) calls to it keeps every position in the source.
 const IMPORT_ALIAS = '__kni_';
@@ -78,9 +79,11 @@ const compiled = new Map();
 let attached = null;
 
 function reportCache() {
+	const [hit, miss, rejected] = knext.builtinStats();
 	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
 		`rejected=${stats.rejected} bytes=${stats.bytes}\n` +
-		`STATUS=module resolutions answered from the pack: ${stats.resolved}`);
+		`STATUS=module resolutions answered from the pack: ${stats.resolved}; ` +
+		`Node builtins from the pack: ${hit} hits, ${miss} misses, ${rejected} rejected`);
 }
 
 // The memfd arrives from PID 1 when its prefetch is done; the first compile waits for it (it was
@@ -302,6 +305,8 @@ function record(why) {
 	}
 	for (const [key, hash, target] of resolutions.values())
 		entries.push([KIND_RESOLUTION, key, hash, Buffer.from(target)]);
+	for (const [id, hash, data] of knext.builtinCodeCache())
+		entries.push([KIND_BUILTIN_CODE_CACHE, id, hash, data]);
 	const level = Number(env.KNEXT_CACHE_LEVEL) || (env.KNEXT_RECORD_PACK ? 19 : 3);
 	for (const file of recordFiles) {
 		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries);

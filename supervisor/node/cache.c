@@ -16,6 +16,9 @@
 
 #include "appid.h"
 #include "binding.h"
+#include "embed.h"
+#include "format.h"
+#include "pack.h"
 #include "packmem.h"
 #include "writer.h"
 
@@ -107,39 +110,133 @@ static int receive_pack(int sock, int timeout_ms, char *text, size_t n)
 	return fd;
 }
 
+int cache_attach(int timeout_ms, char *why, size_t n)
+{
+	char text[512];
+	struct stat st;
+	void *base;
+	int fd;
+
+	if (map_base) {
+		snprintf(why, n, "attached %zu bytes", map_len);
+		return 1;
+	}
+	fd = receive_pack(binding_notify_fd(), timeout_ms, text, sizeof(text));
+	if (fd < 0) {
+		snprintf(why, n, "%s", text[0] ? text : "no pack");
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+		close(fd);
+		snprintf(why, n, "pack memfd is empty");
+		return 0;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED) {
+		snprintf(why, n, "mmap: %s", strerror(errno));
+		return 0;
+	}
+	map_base = base;
+	map_len = (size_t)st.st_size;
+	snprintf(why, n, "attached %zu bytes", map_len);
+	return 1;
+}
+
+uint64_t cache_hash(const void *data, size_t len)
+{
+	return XXH3_64bits(data, len);
+}
+
+/* A builtin's key is its file in Node's lib/ tree: "fs.js" beside "fs/promises.js". */
+static int builtin_key(char *key, size_t n, const char *id)
+{
+	int k = snprintf(key, n, "%s.js", id);
+
+	return k > 0 && (size_t)k < n && pack_path_valid(key, (size_t)k) ? k : -1;
+}
+
+const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len)
+{
+	char key[PACK_MAX_PATH + 1];
+	const void *data;
+	int k;
+
+	if (!map_base || (k = builtin_key(key, sizeof(key), id)) < 0 ||
+	    packmem_find(map_base, map_len, PACK_KIND_BUILTIN_CODE_CACHE, key, (size_t)k, hash,
+			 &data, len) < 0 ||
+	    !*len)
+		return NULL;
+	return data;
+}
+
 /* cacheAttach(timeoutMs: number): string — "attached ..." or why not; maps the memfd. */
 static napi_value attach_js(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
 	int32_t timeout_ms = 3000;
-	char text[512], out[600];
-	struct stat st;
-	void *base;
-	int fd;
+	char why[600];
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (argc >= 1)
 		napi_get_value_int32(env, argv[0], &timeout_ms);
-	if (map_base)
-		return make_string(env, "attached");
-	fd = receive_pack(binding_notify_fd(), timeout_ms, text, sizeof(text));
-	if (fd < 0)
-		return make_string(env, text[0] ? text : "no pack");
-	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
-		close(fd);
-		return make_string(env, "pack memfd is empty");
+	cache_attach(timeout_ms, why, sizeof(why));
+	return make_string(env, why);
+}
+
+struct collect_ctx {
+	napi_env env;
+	napi_value list;
+	uint32_t n;
+};
+
+static int collect_one(void *ctx, const char *id, uint64_t hash, const void *data, size_t len)
+{
+	struct collect_ctx *c = ctx;
+	char key[PACK_MAX_PATH + 1];
+	napi_value e, v[3];
+
+	if (builtin_key(key, sizeof(key), id) < 0)
+		return 0;
+	if (napi_create_array_with_length(c->env, 3, &e) != napi_ok ||
+	    napi_create_string_utf8(c->env, key, NAPI_AUTO_LENGTH, &v[0]) != napi_ok ||
+	    napi_create_bigint_uint64(c->env, hash, &v[1]) != napi_ok ||
+	    napi_create_buffer_copy(c->env, len, data, NULL, &v[2]) != napi_ok)
+		return 1;
+	for (uint32_t i = 0; i < 3; i++)
+		napi_set_element(c->env, e, i, v[i]);
+	return napi_set_element(c->env, c->list, c->n++, e) != napi_ok;
+}
+
+/* builtinCodeCache(): [key, hash, Buffer][] — fresh code cache of every builtin compiled so far,
+ * keyed as cache_find_builtin() looks it up. */
+static napi_value builtin_code_cache_js(napi_env env, napi_callback_info info)
+{
+	struct collect_ctx c = { .env = env };
+
+	(void)info;
+	if (napi_create_array(env, &c.list) != napi_ok)
+		return undefined(env);
+	embed_builtins_collect(collect_one, &c);
+	return c.list;
+}
+
+/* builtinStats(): [hit, miss, rejected] — builtins compiled with and without the pack. */
+static napi_value builtin_stats_js(napi_env env, napi_callback_info info)
+{
+	struct embed_builtin_stats st;
+	const unsigned *f[] = { &st.hit, &st.miss, &st.rejected };
+	napi_value out, v;
+
+	(void)info;
+	embed_builtins_stats(&st);
+	napi_create_array_with_length(env, 3, &out);
+	for (uint32_t i = 0; i < 3; i++) {
+		napi_create_uint32(env, *f[i], &v);
+		napi_set_element(env, out, i, v);
 	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED) {
-		snprintf(out, sizeof(out), "mmap: %s", strerror(errno));
-		return make_string(env, out);
-	}
-	map_base = base;
-	map_len = (size_t)st.st_size;
-	snprintf(out, sizeof(out), "attached %zu bytes", map_len);
-	return make_string(env, out);
+	return out;
 }
 
 static void no_free_cb(napi_env env, void *data, void *hint)
@@ -254,6 +351,9 @@ int cache_define(napi_env env, napi_value exports)
 		{ "cacheAttach", NULL, attach_js, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "cacheLookup", NULL, lookup_js, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "writePack", NULL, write_pack_js, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "builtinCodeCache", NULL, builtin_code_cache_js, NULL, NULL, NULL,
+		  napi_enumerable, NULL },
+		{ "builtinStats", NULL, builtin_stats_js, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	return napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) ==

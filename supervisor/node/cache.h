@@ -8,9 +8,44 @@
 #define KNEXT_NODE_CACHE_H
 
 #include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /**
- * cache_define() - add hash(), cacheAttach(), cacheLookup() and writePack() to @exports.
+ * cache_attach() - take the pack's memfd from PID 1 and map it, waiting up to @timeout_ms for
+ * PID 1's word (once attached, later calls return at once).
+ * @timeout_ms: how long to wait
+ * @why:        gets "attached N bytes" or why not
+ * @n:          size of @why
+ *
+ * A wait that timed out may be tried again: PID 1's message stays queued.
+ *
+ * Return: 1 when the pack is mapped, 0 otherwise.
+ */
+int cache_attach(int timeout_ms, char *why, size_t n);
+
+/**
+ * cache_hash() - the content hash of pack keys (XXH3-64).
+ * @data: bytes
+ * @len:  their number
+ *
+ * Return: the hash.
+ */
+uint64_t cache_hash(const void *data, size_t len);
+
+/**
+ * cache_find_builtin() - code cache of Node builtin @id with source hash @hash in the mapped pack.
+ * @id:   builtin id, e.g. "internal/bootstrap/node"
+ * @hash: cache_hash() of its source as V8 holds it
+ * @len:  gets the size
+ *
+ * Return: the bytes (valid for the life of the process), or NULL.
+ */
+const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
+
+/**
+ * cache_define() - add hash(), cacheAttach(), cacheLookup(), writePack(), builtinCodeCache() and
+ * builtinStats() to @exports.
  * @env:     N-API environment
  * @exports: the binding's exports
  *

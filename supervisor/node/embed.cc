@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The libnode shim: the sequence of node.h calls an embedder makes for one environment. Kept small
-// on purpose; everything else the child does is C (node_main.c, binding.c) or the bootstrap JS.
+// The libnode shim: the sequence of node.h calls an embedder makes for one environment, and the
+// code cache of Node's builtins. Kept small on purpose; everything else the child does is C
+// (node_main.c, binding.c, cache.c) or the bootstrap JS.
 #include "embed.h"
 
+#include <dlfcn.h>
 #include <node.h>
+#include <pthread.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +26,174 @@ void UseExtraCaCerts(const std::string &file);
 extern "C" void embed_use_extra_ca_certs(const char *file)
 {
 	node::crypto::UseExtraCaCerts(file);
+}
+
+// ---- Node's builtins from the pack -------------------------------------------------------------
+//
+// Debian builds libnode without a code cache of Node's own JavaScript: its BuiltinLoader compiles
+// every builtin from source with ScriptCompiler::CompileFunction, then serialises it with
+// CreateCodeCacheForFunction (to reuse within the process). Both are exported V8 functions that
+// libnode calls through its PLT, and this executable comes first in the lookup scope: the two
+// definitions below are the ones libnode's calls reach. They hand V8 the pack's code cache for a
+// builtin (zero copy) and otherwise call libnode's own, found with dlsym(RTLD_NEXT). ScriptCompiler
+// is a friend of ScriptCompiler::Source, which is what lets them read and set its fields.
+
+namespace
+{
+using CompileFunctionFn = v8::MaybeLocal<v8::Function> (*)(v8::Local<v8::Context>,
+							   v8::ScriptCompiler::Source *, size_t,
+							   v8::Local<v8::String>[], size_t,
+							   v8::Local<v8::Object>[],
+							   v8::ScriptCompiler::CompileOptions,
+							   v8::ScriptCompiler::NoCacheReason);
+using CreateCodeCacheFn = v8::ScriptCompiler::CachedData *(*)(v8::Local<v8::Function>);
+
+struct recorded_builtin {
+	std::string id;
+	uint64_t hash;
+	v8::Global<v8::Function> fn;
+};
+
+const struct embed_builtins *builtins;
+pthread_t main_thread;
+struct embed_builtin_stats builtin_stats;
+// Never destroyed: a process.exit() leaves through exit(), with the isolate still alive.
+std::vector<recorded_builtin> &recorded = *new std::vector<recorded_builtin>;
+// The cache V8 just accepted for a builtin, which libnode asks to serialise right after.
+thread_local const v8::ScriptCompiler::CachedData *just_consumed;
+
+template <typename Fn> Fn next_definition(const char *name)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+
+	if (!f) {
+		std::fprintf(stderr, "knext-node: libnode lacks %s\n", name);
+		std::abort();
+	}
+	return reinterpret_cast<Fn>(f);
+}
+
+// "node:internal/bootstrap/node" -> "internal/bootstrap/node"; empty for anything else.
+std::string builtin_id(v8::Isolate *isolate, v8::Local<v8::Value> name)
+{
+	if (name.IsEmpty() || !name->IsString())
+		return {};
+	v8::String::Utf8Value s(isolate, name);
+	if (!*s || std::strncmp(*s, "node:", 5) != 0)
+		return {};
+	return std::string(*s + 5, s.length() - 5);
+}
+
+uint64_t source_hash(v8::Isolate *isolate, v8::Local<v8::String> s)
+{
+	if (s->IsExternalOneByte()) {
+		const v8::String::ExternalOneByteStringResource *r =
+			s->GetExternalOneByteStringResource();
+		return builtins->hash(r->data(), r->length());
+	}
+	if (s->IsExternalTwoByte()) {
+		const v8::String::ExternalStringResource *r = s->GetExternalStringResource();
+		return builtins->hash(r->data(), r->length() * sizeof(uint16_t));
+	}
+	std::vector<uint16_t> units(static_cast<size_t>(s->Length()));
+	s->Write(isolate, units.data(), 0, s->Length(), v8::String::NO_NULL_TERMINATION);
+	return builtins->hash(units.data(), units.size() * sizeof(uint16_t));
+}
+} // namespace
+
+v8::MaybeLocal<v8::Function>
+v8::ScriptCompiler::CompileFunction(Local<Context> context, Source *source, size_t arguments_count,
+				    Local<String> arguments[], size_t context_extension_count,
+				    Local<Object> context_extensions[], CompileOptions options,
+				    NoCacheReason no_cache_reason)
+{
+	static const CompileFunctionFn next = next_definition<CompileFunctionFn>(
+		"_ZN2v814ScriptCompiler15CompileFunctionENS_5LocalINS_7ContextEEEPNS0_6SourceEmPNS1_"
+		"INS_6StringEEEmPNS1_INS_6ObjectEEENS0_14CompileOptionsENS0_13NoCacheReasonE");
+	const bool on_main = builtins && pthread_equal(pthread_self(), main_thread);
+	Isolate *isolate = context->GetIsolate();
+	std::string id;
+	uint64_t hash = 0;
+
+	just_consumed = nullptr;
+	// What libnode's BuiltinLoader asks for a builtin it has no cache of.
+	if (on_main && options == kNoCompileOptions && !source->cached_data &&
+	    !source->consume_cache_task)
+		id = builtin_id(isolate, source->resource_name);
+	if (id.empty())
+		return next(context, source, arguments_count, arguments, context_extension_count,
+			    context_extensions, options, no_cache_reason);
+
+	hash = source_hash(isolate, source->source_string);
+	size_t len = 0;
+	const void *data = builtins->find ? builtins->find(id.c_str(), hash, &len) : nullptr;
+	if (data) {
+		source->cached_data.reset(new CachedData(static_cast<const uint8_t *>(data),
+							 static_cast<int>(len),
+							 CachedData::BufferNotOwned));
+		options = kConsumeCodeCache;
+	}
+	MaybeLocal<Function> fn =
+		next(context, source, arguments_count, arguments, context_extension_count,
+		     context_extensions, options, no_cache_reason);
+	if (!data) {
+		builtin_stats.miss++;
+	} else if (source->cached_data->rejected) {
+		builtin_stats.rejected++;
+	} else {
+		builtin_stats.hit++;
+		just_consumed = source->cached_data.get();
+	}
+	Local<Function> f;
+	if (builtins->record && fn.ToLocal(&f)) {
+		bool seen = false;
+		for (const recorded_builtin &r : recorded)
+			seen = seen || r.id == id;
+		if (!seen)
+			recorded.push_back({ id, hash, Global<Function>(isolate, f) });
+	}
+	return fn;
+}
+
+v8::ScriptCompiler::CachedData *v8::ScriptCompiler::CreateCodeCacheForFunction(Local<Function> fn)
+{
+	static const CreateCodeCacheFn next = next_definition<CreateCodeCacheFn>(
+		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
+	const CachedData *consumed = just_consumed;
+
+	// libnode keeps what it gets for later compiles in this process: the accepted cache serves
+	// as well as a fresh one, and costs no serialisation.
+	just_consumed = nullptr;
+	if (consumed)
+		return new CachedData(consumed->data, consumed->length, CachedData::BufferNotOwned);
+	return next(fn);
+}
+
+extern "C" unsigned embed_builtins_collect(embed_builtin_sink sink, void *ctx)
+{
+	static const CreateCodeCacheFn create = next_definition<CreateCodeCacheFn>(
+		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
+	v8::Isolate *isolate = v8::Isolate::GetCurrent();
+	unsigned n = 0;
+
+	if (!isolate || !pthread_equal(pthread_self(), main_thread))
+		return 0;
+	v8::HandleScope scope(isolate);
+	for (const recorded_builtin &r : recorded) {
+		std::unique_ptr<v8::ScriptCompiler::CachedData> cd(create(r.fn.Get(isolate)));
+
+		if (!cd || cd->length <= 0)
+			continue;
+		n++;
+		if (sink(ctx, r.id.c_str(), r.hash, cd->data, static_cast<size_t>(cd->length)))
+			break;
+	}
+	return n;
+}
+
+extern "C" void embed_builtins_stats(struct embed_builtin_stats *out)
+{
+	*out = builtin_stats;
 }
 
 static int run_environment(node::MultiIsolatePlatform *platform,
@@ -44,6 +217,13 @@ static int run_environment(node::MultiIsolatePlatform *platform,
 		v8::Isolate::Scope isolate_scope(isolate);
 		v8::HandleScope handle_scope(isolate);
 		v8::Context::Scope context_scope(setup->context());
+		// The recorded builtins' handles go while the isolate is still entered.
+		struct forget_recorded {
+			~forget_recorded()
+			{
+				recorded.clear();
+			}
+		} forget;
 
 		node::AddLinkedBinding(env, ea->binding_name, ea->binding_init);
 
@@ -60,6 +240,8 @@ static int run_environment(node::MultiIsolatePlatform *platform,
 extern "C" int embed_run(const struct embed_args *ea)
 {
 	std::vector<std::string> argv(ea->argv, ea->argv + ea->argc);
+	builtins = ea->builtins;
+	main_thread = pthread_self();
 	uint64_t flags = node::ProcessInitializationFlags::kNoInitializeV8 |
 			 node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
 

@@ -7,6 +7,8 @@
 #define KNEXT_EMBED_H
 
 #include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /**
  * struct embed_args - what to run.
@@ -17,6 +19,7 @@
  * @binding_name:    name under which @binding_init is reachable as process._linkedBinding(name)
  * @binding_init:    N-API module register function of that binding
  * @lazy_openssl:    leave OpenSSL to initialise itself on first use (see embed.cc)
+ * @builtins:        code cache for Node's own JavaScript, or NULL (see struct embed_builtins)
  */
 struct embed_args {
 	int argc;
@@ -25,7 +28,39 @@ struct embed_args {
 	const char *binding_name;
 	napi_addon_register_func binding_init;
 	int lazy_openssl;
+	const struct embed_builtins *builtins;
 };
+
+/**
+ * struct embed_builtins - V8 code cache for Node's builtins (its own JavaScript), which Debian's
+ * libnode compiles from source at every start.
+ * @hash:   content hash of a builtin's source, as V8 holds it (Latin-1 or UTF-16 bytes)
+ * @find:   the code cache recorded for builtin @id (e.g. "internal/bootstrap/node") with source
+ *          hash @hash, or NULL; the bytes must stay valid for the life of the process
+ * @record: keep every builtin compiled on the calling thread for embed_builtins_collect()
+ */
+struct embed_builtins {
+	uint64_t (*hash)(const void *src, size_t len);
+	const void *(*find)(const char *id, uint64_t hash, size_t *len);
+	int record;
+};
+
+/**
+ * struct embed_builtin_stats - what happened to the builtins compiled on the main thread.
+ * @hit:      compiled from the code cache @find gave
+ * @miss:     not in the cache, compiled from source
+ * @rejected: cache given but refused by V8 (then compiled from source)
+ */
+struct embed_builtin_stats {
+	unsigned hit, miss, rejected;
+};
+
+/**
+ * typedef embed_builtin_sink - receives one builtin's fresh code cache from embed_builtins_collect().
+ * Return: 0 to go on, nonzero to stop.
+ */
+typedef int (*embed_builtin_sink)(void *ctx, const char *id, uint64_t hash, const void *data,
+				  size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +84,24 @@ int embed_run(const struct embed_args *args);
  * @file: PEM file
  */
 void embed_use_extra_ca_certs(const char *file);
+
+/**
+ * embed_builtins_collect() - serialise code cache for every builtin compiled so far on the main
+ * thread (with struct embed_builtins.record set), the functions compiled lazily since included.
+ * @sink: called once per builtin; the data is valid during the call only
+ * @ctx:  passed to @sink
+ *
+ * Call it from JavaScript on the main thread (through the binding), with the isolate entered.
+ *
+ * Return: the number of builtins passed to @sink.
+ */
+unsigned embed_builtins_collect(embed_builtin_sink sink, void *ctx);
+
+/**
+ * embed_builtins_stats() - hits, misses and rejections of builtin code cache so far.
+ * @out: filled
+ */
+void embed_builtins_stats(struct embed_builtin_stats *out);
 
 #ifdef __cplusplus
 }

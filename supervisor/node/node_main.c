@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "cache.h"
 #include "embed.h"
 
 extern const char knext_bootstrap_js[];
@@ -43,6 +44,32 @@ static int openssl_can_be_lazy(void)
 			 !strstr(opts, "secure-heap") && !strstr(opts, "fips"));
 }
 
+static int cache_offered(void)
+{
+	const char *s = getenv("KNEXT_CACHE");
+
+	return s && !strcmp(s, "1");
+}
+
+/* Whether the bootstrap will write a pack (then the builtins it compiles are kept for it). */
+static int records_pack(void)
+{
+	const char *rec = getenv("KNEXT_RECORD_PACK");
+	const char *wb = getenv("KNEXT_CACHE_WRITEBACK");
+	const char *dir = getenv("KNEXT_CACHE_DIR");
+
+	return (rec && *rec) || (wb && !strcmp(wb, "1") && dir && *dir);
+}
+
+/* KNEXT_CACHE_WAIT_MS, as the bootstrap reads it (default 3000). */
+static int cache_wait_ms(void)
+{
+	const char *s = getenv("KNEXT_CACHE_WAIT_MS");
+	long ms = s ? strtol(s, NULL, 10) : 0;
+
+	return ms > 0 && ms <= INT_MAX ? (int)ms : 3000;
+}
+
 int main(int argc, char **argv)
 {
 	static const char loaded[] = "X_KNEXT_PHASE=libnode_loaded";
@@ -55,6 +82,11 @@ int main(int argc, char **argv)
 		.lazy_openssl = openssl_can_be_lazy(),
 	};
 
+	struct embed_builtins builtins = {
+		.hash = cache_hash,
+		.record = records_pack(),
+	};
+	char why[600];
 	int fd = notify_fd_from_env();
 
 	/* The descriptor must not leak into processes the app spawns. */
@@ -64,5 +96,12 @@ int main(int argc, char **argv)
 	binding_set_lazy_openssl(args.lazy_openssl);
 	unsetenv("KNEXT_NOTIFY_FD");
 	binding_notify(loaded, sizeof(loaded) - 1);
+
+	/* Node compiles its builtins while it starts, before any of our JavaScript runs: the pack
+	 * must be mapped now for their code cache to count. PID 1 started the prefetch before it
+	 * spawned us, so it is normally there already. */
+	if (fd >= 0 && cache_offered() && cache_attach(cache_wait_ms(), why, sizeof(why)))
+		builtins.find = cache_find_builtin;
+	args.builtins = &builtins;
 	return embed_run(&args);
 }

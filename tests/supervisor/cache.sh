@@ -50,7 +50,7 @@ cache_field() {
 	grep '"event":"cache","hit"' "$1" | tail -1 | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 
-plan 13
+plan 14
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -67,9 +67,9 @@ r=$?
 # 2-3. A cold start without a pack, then with the baked one: hits, nothing rejected, and every
 # route answers with the same status and body.
 mv "$app/.knext" "$tmp/knext.saved"
-run_app "$app" "$tmp/cold.log"
+run_app "$app" "$tmp/cold.log" KNEXT_VERBOSITY=3
 mv "$tmp/knext.saved" "$app/.knext"
-run_app "$app" "$tmp/warm.log"
+run_app "$app" "$tmp/warm.log" KNEXT_VERBOSITY=3
 hit=$(cache_field "$tmp/warm.log" hit)
 miss=$(cache_field "$tmp/warm.log" miss)
 rej=$(cache_field "$tmp/warm.log" rejected)
@@ -82,6 +82,17 @@ if cmp -s "$tmp/cold.log.resp" "$tmp/warm.log.resp" && grep -q '200 OK' "$tmp/wa
 else
 	not_ok "same responses" "$(diff "$tmp/cold.log.resp" "$tmp/warm.log.resp")"
 fi
+
+# 3a. Node's own builtins compile from the pack's code cache (none without a pack).
+builtins() {
+	grep -o 'Node builtins from the pack: [0-9]* hits, [0-9]* misses, [0-9]* rejected' "$1" |
+		tail -1 | tr -dc '0-9 ' | tr -s ' ' | sed 's/^ //'
+}
+read -r bhit bmiss brej <<<"$(builtins "$tmp/warm.log")"
+read -r chit cmiss crej <<<"$(builtins "$tmp/cold.log")"
+[ "${bhit:-0}" -gt 100 ] && [ "$brej" = 0 ] && [ "$chit" = 0 ] && [ "${cmiss:-0}" -gt 100 ] &&
+	ok "Node builtins from the pack: $bhit hits, $bmiss misses, 0 rejected (0 hits without it)" ||
+	not_ok "builtins from the pack" "with: '$bhit $bmiss $brej', without: '$chit $cmiss $crej'"
 
 # 3b. Module resolution is answered from the pack: far fewer stat() calls until the first 200.
 count_stats() {
