@@ -60,6 +60,7 @@ if (env.NODE_EXTRA_CA_CERTS) {
 // ---- compile cache ----------------------------------------------------------------------------
 
 const KIND_CODE_CACHE = 1;
+const KIND_SOURCE = 2;
 const KIND_RESOLUTION = 3;
 const KIND_IMPORT_SITES = 5;
 const KIND_BUILTIN_CODE_CACHE = 6;
@@ -68,7 +69,7 @@ const DYNAMIC_IMPORT = /\bimport\s*\(/;
 const IMPORT_ALIAS = '__kni_';
 const ALIAS_WRAPPER = '(function (exports, require, module, __filename, __dirname, ' +
 	`${IMPORT_ALIAS}) { `;
-const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0, resolved: 0 };
+const stats = { hit: 0, miss: 0, rejected: 0, bytes: 0, resolved: 0, sources: 0 };
 const cacheOffered = env.KNEXT_CACHE === '1';
 const recordFiles = [];
 if (env.KNEXT_RECORD_PACK)
@@ -83,6 +84,7 @@ function reportCache() {
 	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
 		`rejected=${stats.rejected} bytes=${stats.bytes}\n` +
 		`STATUS=module resolutions answered from the pack: ${stats.resolved}; ` +
+		`module sources: ${stats.sources}; ` +
 		`Node builtins from the pack: ${hit} hits, ${miss} misses, ${rejected} rejected`);
 }
 
@@ -286,6 +288,67 @@ function installResolveHook() {
 	};
 }
 
+// Module source replay: a module's source comes from the pack instead of its file when the file's
+// size and modification time are those recorded with it (one stat() instead of open, read and
+// close; on a cold page cache, no read of the file's data at all). The source is handed to Node's
+// own .js loader as the result of the one readFileSync() it makes for that file, so everything
+// else it does (the package scope's "type", errors for ES modules) stays Node's.
+const fs = require('fs');
+const loadedSources = new Set();
+let pendingSource = null;
+
+function appKey(filename) {
+	const key = path.relative(appDir, filename);
+	return key.startsWith('..') || path.isAbsolute(key) ? null : key;
+}
+
+function fileFingerprint(filename) {
+	try {
+		const st = fs.statSync(filename, { bigint: true });
+		return st.isFile() ? knext.hash(`${st.size}:${st.mtimeNs}`) : null;
+	} catch {
+		return null;
+	}
+}
+
+function installSourceHook() {
+	const readFileSync = fs.readFileSync;
+	const recording = recordFiles.length > 0;
+
+	fs.readFileSync = {
+		readFileSync(file, options) {
+			if (pendingSource !== null && file === pendingSource.filename &&
+			    options === 'utf8') {
+				const { source } = pendingSource;
+				pendingSource = null;
+				return source;
+			}
+			return Reflect.apply(readFileSync, this, arguments);
+		},
+	}.readFileSync;
+
+	const loadJs = Module._extensions['.js'];
+	Module._extensions['.js'] = function knextLoadJs(module, filename) {
+		const key = appKey(filename);
+		if (key !== null && recording)
+			loadedSources.add(filename);
+		if (key !== null && cacheOffered && cacheReady()) {
+			const fingerprint = fileFingerprint(filename);
+			const found = fingerprint === null ? undefined :
+				knext.cacheLookup(KIND_SOURCE, key, fingerprint);
+			if (found !== undefined) {
+				pendingSource = { filename, source: found.toString('utf8') };
+				stats.sources++;
+			}
+		}
+		try {
+			return Reflect.apply(loadJs, this, arguments);
+		} finally {
+			pendingSource = null;
+		}
+	};
+}
+
 // Serialises code cache for every script compiled so far — after warm-up that includes the
 // functions compiled lazily while serving — and writes it as a pack, atomically.
 let recordedAt = 0;
@@ -307,6 +370,16 @@ function record(why) {
 		entries.push([KIND_RESOLUTION, key, hash, Buffer.from(target)]);
 	for (const [id, hash, data] of knext.builtinCodeCache())
 		entries.push([KIND_BUILTIN_CODE_CACHE, id, hash, data]);
+	for (const filename of loadedSources) {
+		const fingerprint = fileFingerprint(filename);
+		if (fingerprint === null)
+			continue;
+		try {
+			entries.push([KIND_SOURCE, appKey(filename), fingerprint, fs.readFileSync(filename)]);
+		} catch {
+			// gone since it was loaded: left out
+		}
+	}
 	const level = Number(env.KNEXT_CACHE_LEVEL) || (env.KNEXT_RECORD_PACK ? 19 : 3);
 	for (const file of recordFiles) {
 		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries);
@@ -317,6 +390,7 @@ function record(why) {
 }
 
 if (cacheOffered || recordFiles.length > 0) {
+	installSourceHook();
 	installCompileHook();
 	installResolveHook();
 }

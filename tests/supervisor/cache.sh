@@ -94,30 +94,33 @@ read -r chit cmiss crej <<<"$(builtins "$tmp/cold.log")"
 	ok "Node builtins from the pack: $bhit hits, $bmiss misses, 0 rejected (0 hits without it)" ||
 	not_ok "builtins from the pack" "with: '$bhit $bmiss $brej', without: '$chit $cmiss $crej'"
 
-# 3b. Module resolution is answered from the pack: far fewer stat() calls until the first 200.
-count_stats() {
+# 3b. Module resolution and module sources are answered from the pack: far fewer stat() calls
+# and opens until the first 200. Prints "STATS OPENS".
+count_calls() {
 	local log=$1
 	shift
 	local port=$((20000 + RANDOM % 20000))
-	env "$@" PORT=$port KNEXT_APP_DIR="$app" strace -f -c -o "$log" -e trace=statx,newfstatat,stat,lstat \
-		"$K" >/dev/null 2>&1 &
+	env "$@" PORT=$port KNEXT_APP_DIR="$app" strace -f -c -o "$log" \
+		-e trace=statx,newfstatat,stat,lstat,open,openat "$K" >/dev/null 2>&1 &
 	local s=$!
 	pids+=("$s")
 	for _ in $(seq 2000); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.01; done
 	kill -TERM "$(pgrep -P "$s" | head -1)" 2>/dev/null
 	wait "$s"
-	awk '$NF ~ /stat/ { n += $4 } END { print n + 0 }' "$log"
+	awk '$NF ~ /stat/ { s += $4 } $NF ~ /^open/ { o += $4 } END { print s + 0, o + 0 }' "$log"
 }
 if command -v strace >/dev/null; then
 	mv "$app/.knext" "$tmp/knext.saved"
-	cold_stats=$(count_stats "$tmp/strace.cold")
+	read -r cold_stats cold_opens <<<"$(count_calls "$tmp/strace.cold")"
 	mv "$tmp/knext.saved" "$app/.knext"
-	warm_stats=$(count_stats "$tmp/strace.warm")
+	read -r warm_stats warm_opens <<<"$(count_calls "$tmp/strace.warm")"
 	[ "$warm_stats" -gt 0 ] && [ $((warm_stats * 2)) -lt "$cold_stats" ] &&
-		ok "resolution replay: $warm_stats stat calls with the pack, $cold_stats without" ||
-		not_ok "resolution replay" "stats with pack $warm_stats, without $cold_stats"
+		[ $((warm_opens + 150)) -lt "$cold_opens" ] &&
+		ok "resolution and source replay: $warm_stats stats, $warm_opens opens with the pack; $cold_stats, $cold_opens without" ||
+		not_ok "resolution and source replay" \
+			"with the pack $warm_stats stats, $warm_opens opens; without $cold_stats, $cold_opens"
 else
-	skip "resolution replay" "strace missing"
+	skip "resolution and source replay" "strace missing"
 fi
 
 # 4. A changed source file: its entry is rejected (a miss), the rest still hit.
