@@ -123,6 +123,7 @@ void bench_phases_split(const struct bench_log *log, double total_ms, double lis
 
 /* evict.c */
 int bench_evict_path(const char *path, unsigned int *nfiles);
+int bench_warm_path(const char *path, unsigned int *nfiles);
 
 /* stats.c */
 int bench_stats_compute(const double *values, size_t n, struct bench_stats *st);

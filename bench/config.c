@@ -403,8 +403,11 @@ int bench_job_run(struct bench_job *job, struct bench_sample *out, int timeout_m
 		return -EADDRINUSE;
 	}
 	spec.port = port;
-	if (job->cold)
-		for (int i = 0; i < job->nevict; i++)
+	for (int i = 0; i < job->nevict; i++) {
+		if (job->cold)
 			bench_evict_path(job->evict[i], NULL);
+		else
+			bench_warm_path(job->evict[i], NULL);
+	}
 	return bench_run_once(&spec, out, reason, reason_len);
 }

@@ -59,8 +59,11 @@ pthread_t main_thread;
 struct embed_builtin_stats builtin_stats;
 // Never destroyed: a process.exit() leaves through exit(), with the isolate still alive.
 std::vector<recorded_builtin> &recorded = *new std::vector<recorded_builtin>;
-// The cache V8 just accepted for a builtin, which libnode asks to serialise right after.
-thread_local const v8::ScriptCompiler::CachedData *just_consumed;
+// The pack's bytes V8 just accepted for a builtin, which libnode asks to serialise right after.
+thread_local struct {
+	const uint8_t *data;
+	int length;
+} just_consumed;
 
 template <typename Fn> Fn next_definition(const char *name)
 {
@@ -115,7 +118,7 @@ v8::ScriptCompiler::CompileFunction(Local<Context> context, Source *source, size
 	std::string id;
 	uint64_t hash = 0;
 
-	just_consumed = nullptr;
+	just_consumed = {};
 	// What libnode's BuiltinLoader asks for a builtin it has no cache of.
 	if (on_main && options == kNoCompileOptions && !source->cached_data &&
 	    !source->consume_cache_task)
@@ -142,7 +145,7 @@ v8::ScriptCompiler::CompileFunction(Local<Context> context, Source *source, size
 		builtin_stats.rejected++;
 	} else {
 		builtin_stats.hit++;
-		just_consumed = source->cached_data.get();
+		just_consumed = { static_cast<const uint8_t *>(data), static_cast<int>(len) };
 	}
 	Local<Function> f;
 	if (builtins->record && fn.ToLocal(&f)) {
@@ -159,13 +162,13 @@ v8::ScriptCompiler::CachedData *v8::ScriptCompiler::CreateCodeCacheForFunction(L
 {
 	static const CreateCodeCacheFn next = next_definition<CreateCodeCacheFn>(
 		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
-	const CachedData *consumed = just_consumed;
+	const auto consumed = just_consumed;
 
 	// libnode keeps what it gets for later compiles in this process: the accepted cache serves
 	// as well as a fresh one, and costs no serialisation.
-	just_consumed = nullptr;
-	if (consumed)
-		return new CachedData(consumed->data, consumed->length, CachedData::BufferNotOwned);
+	just_consumed = {};
+	if (consumed.data)
+		return new CachedData(consumed.data, consumed.length, CachedData::BufferNotOwned);
 	return next(fn);
 }
 

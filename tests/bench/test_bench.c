@@ -2,11 +2,13 @@
 /* bench: statistics, knext-init's log, the phase split, eviction and the three outputs. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -133,6 +135,49 @@ Test(evict, tree_and_file)
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+/* Pages of @path in the page cache. */
+static size_t resident_pages(const char *path, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t n = (len + (size_t)page - 1) / (size_t)page, in = 0;
+	unsigned char *vec = calloc(n, 1);
+	int fd = open(path, O_RDONLY);
+	void *map;
+
+	cr_assert(fd >= 0 && vec);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(map, MAP_FAILED);
+	cr_assert_eq(mincore(map, len, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		in += vec[i] & 1;
+	munmap(map, len);
+	close(fd);
+	free(vec);
+	return in;
+}
+
+Test(evict, warm_reads_back_what_evict_dropped)
+{
+	char path[] = "/tmp/bench-warm-XXXXXX";
+	size_t len = 4 << 20;
+	char *buf = malloc(len);
+	int fd = mkstemp(path);
+	unsigned int n = 0;
+
+	cr_assert(fd >= 0 && buf);
+	memset(buf, 'k', len);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+	cr_assert_eq(bench_evict_path(path, &n), 0);
+	cr_assert_lt(resident_pages(path, len), 16, "evicted file still in the page cache");
+	cr_assert_eq(bench_warm_path(path, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(resident_pages(path, len), len / (size_t)sysconf(_SC_PAGESIZE));
+	cr_assert_eq(bench_warm_path("/nonexistent/bench", &n), -ENOENT);
+	unlink(path);
 }
 
 static void add_samples(struct bench_result *res, double base, int n, bool knext)
