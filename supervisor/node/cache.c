@@ -25,6 +25,8 @@
 /* The memfd mapping; read-only and shared, so N processes of a node share its pages. */
 static const uint8_t *map_base;
 static size_t map_len;
+/* Why there is no pack, once PID 1 has said so (its one message is gone then). */
+static char no_pack[512];
 
 static napi_value undefined(napi_env env)
 {
@@ -78,7 +80,8 @@ static napi_value hash_js(napi_env env, napi_callback_info info)
 }
 
 /* Receives PID 1's one message about the pack: "X_KNEXT_PACK=1..." with the memfd attached, or
- * "X_KNEXT_PACK=0...". Returns the memfd, -1 without a pack; @text gets the message. */
+ * "X_KNEXT_PACK=0...". Returns the memfd, -1 without a pack, -ETIMEDOUT when no word came yet;
+ * @text gets the message or the reason. */
 static int receive_pack(int sock, int timeout_ms, char *text, size_t n)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -95,7 +98,7 @@ static int receive_pack(int sock, int timeout_ms, char *text, size_t n)
 	text[0] = '\0';
 	if (poll(&pfd, 1, timeout_ms) != 1) {
 		snprintf(text, n, "no word from knext-init within %d ms", timeout_ms);
-		return -1;
+		return -ETIMEDOUT;
 	}
 	got = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (got < 0) {
@@ -121,24 +124,34 @@ int cache_attach(int timeout_ms, char *why, size_t n)
 		snprintf(why, n, "attached %zu bytes", map_len);
 		return 1;
 	}
+	if (no_pack[0]) {
+		snprintf(why, n, "%s", no_pack);
+		return 0;
+	}
 	fd = receive_pack(binding_notify_fd(), timeout_ms, text, sizeof(text));
+	if (fd == -ETIMEDOUT) {
+		snprintf(why, n, "%s", text);
+		return 0;
+	}
 	if (fd < 0) {
-		snprintf(why, n, "%s", text[0] ? text : "no pack");
-		return 0;
+		snprintf(no_pack, sizeof(no_pack), "%s", text[0] ? text : "no pack");
+	} else if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+		snprintf(no_pack, sizeof(no_pack), "pack memfd is empty");
+	} else {
+		base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (base == MAP_FAILED) {
+			snprintf(no_pack, sizeof(no_pack), "mmap: %s", strerror(errno));
+		} else {
+			map_base = base;
+			map_len = (size_t)st.st_size;
+		}
 	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+	if (fd >= 0)
 		close(fd);
-		snprintf(why, n, "pack memfd is empty");
+	if (!map_base) {
+		snprintf(why, n, "%s", no_pack);
 		return 0;
 	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED) {
-		snprintf(why, n, "mmap: %s", strerror(errno));
-		return 0;
-	}
-	map_base = base;
-	map_len = (size_t)st.st_size;
 	snprintf(why, n, "attached %zu bytes", map_len);
 	return 1;
 }

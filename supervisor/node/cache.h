@@ -18,7 +18,8 @@
  * @why:        gets "attached N bytes" or why not
  * @n:          size of @why
  *
- * A wait that timed out may be tried again: PID 1's message stays queued.
+ * A wait that timed out may be tried again: PID 1's message stays queued. Once PID 1 has said
+ * there is no pack, every later call says why at once.
  *
  * Return: 1 when the pack is mapped, 0 otherwise.
  */

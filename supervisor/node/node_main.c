@@ -98,8 +98,8 @@ int main(int argc, char **argv)
 	binding_notify(loaded, sizeof(loaded) - 1);
 
 	/* Node compiles its builtins while it starts, before any of our JavaScript runs: the pack
-	 * must be mapped now for their code cache to count. PID 1 started the prefetch before it
-	 * spawned us, so it is normally there already. */
+	 * must be mapped now for their code cache to count. PID 1 prefetches it while the dynamic
+	 * linker loads libnode, so it is normally there already. */
 	if (fd >= 0 && cache_offered() && cache_attach(cache_wait_ms(), why, sizeof(why)))
 		builtins.find = cache_find_builtin;
 	args.builtins = &builtins;
