@@ -250,6 +250,17 @@ struct render_opts {
 };
 
 /**
+ * manifest_utf8_prefix() - how much of @s is valid UTF-8 (no overlong forms, surrogates or values
+ * past U+10FFFF). Every YAML text is checked with it before libfyaml sees it: libfyaml 0.7 loops
+ * forever on some invalid UTF-8 (a stray continuation byte in a directive line).
+ * @s:   bytes
+ * @len: their number
+ *
+ * Return: the offset of the first byte that is not valid UTF-8, or @len.
+ */
+size_t manifest_utf8_prefix(const unsigned char *s, size_t len);
+
+/**
  * manifest_errors_reset() - empty an error list.
  * @errs: the list
  */

@@ -11,6 +11,7 @@
 #include <libfyaml.h>
 
 #include "kubeconfig.h"
+#include "manifest.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -221,42 +222,6 @@ static int from_json(struct kube_config *c, json_t *root, const char *context, c
 	return r;
 }
 
-/*
- * YAML is UTF-8 here, and libfyaml 0.7.12 loops forever on some invalid UTF-8 (a directive line
- * holding a stray continuation byte, found by fuzzing): reject such input before parsing.
- */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k, need;
-	unsigned int cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			need = 1, cp = s[i] & 0x1f;
-		else if ((s[i] & 0xf0) == 0xe0)
-			need = 2, cp = s[i] & 0x0f;
-		else if ((s[i] & 0xf8) == 0xf0)
-			need = 3, cp = s[i] & 0x07;
-		else
-			return false;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* No overlong forms, surrogates or values past U+10FFFF. */
-		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-		    (need == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 /* libfyaml's diagnostics go nowhere: a library does not print, it returns a reason. */
 static void quiet_cb(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
@@ -274,7 +239,8 @@ int kube_config_parse(struct kube_config *c, const char *text, size_t size, cons
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (!utf8_valid((const unsigned char *)text, size))
+	/* libfyaml must not see invalid UTF-8 (see manifest_utf8_prefix()). */
+	if (manifest_utf8_prefix((const unsigned char *)text, size) != size)
 		return fail(reason, len, -EINVAL, "kubeconfig is not UTF-8");
 	cfg.diag = fy_diag_create(&dcfg);
 	/* YAML in, JSON out: the lookups below are then plain jansson. */

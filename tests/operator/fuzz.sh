@@ -13,9 +13,10 @@ work=$(mktemp -d /tmp/knext-operator-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 cflags="-g -O1 -D_GNU_SOURCE -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086
-if ! clang $cflags -I"$top/container/operator" $(pkg-config --cflags jansson libfyaml) \
-	-o "$work/fuzz" "$here/fuzz_watch.c" "$top/container/operator/watch.c" \
-	"$top/container/operator/kubeconfig.c" $(pkg-config --libs jansson libfyaml) \
+if ! clang $cflags -I"$top/container/operator" -I"$top/container/manifest" \
+	$(pkg-config --cflags jansson libfyaml) -o "$work/fuzz" "$here/fuzz_watch.c" \
+	"$top/container/operator/watch.c" "$top/container/operator/kubeconfig.c" \
+	"$top/container/manifest/utf8.c" $(pkg-config --libs jansson libfyaml) \
 	>"$work/build.log" 2>&1; then
 	if grep -q "libclang_rt.fuzzer\|cannot find -lclang_rt" "$work/build.log"; then
 		echo "ok 1 - operator fuzz # SKIP libFuzzer runtime missing (libclang-rt-14-dev)"
