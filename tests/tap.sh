@@ -41,6 +41,18 @@ tap_workdir() {
 	trap '_tap_cleanup' EXIT
 }
 
+# init_pid PID: the child of PID (unshare's child: the init of the new namespace, as seen from
+# here), waiting for it up to 2 s; empty when none came.
+init_pid() {
+	local child
+	for _ in $(seq 200); do
+		child=$(pgrep -P "$1" | head -1)
+		[ -n "$child" ] && break
+		sleep 0.01
+	done
+	echo "$child"
+}
+
 _tap_cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	rm -rf "$tmp"

@@ -40,12 +40,7 @@ export PORT=$port KNEXT_PROBE_PORT=$pport KNEXT_APP_DIR="$APP" KNEXT_GRACE_MS=30
 env --default-signal=INT,QUIT unshare --pid --fork --mount-proc --kill-child "$K" >"$tmp/out" 2>"$tmp/err" &
 UPID=$!
 pids+=("$UPID")
-KPID=
-for _ in $(seq 200); do
-	KPID=$(pgrep -P "$UPID" | head -1)
-	[ -n "$KPID" ] && break
-	sleep 0.01
-done
+KPID=$(init_pid "$UPID")
 
 # Poll /readyz back to back until 200, remembering every answer.
 : >"$tmp/seq"

@@ -21,12 +21,7 @@ start_ns() {
 	"${NS[@]}" "$K" "$@" >"$tmp/out" 2>"$tmp/err" &
 	UPID=$!
 	pids+=("$UPID")
-	KPID=
-	for _ in $(seq 200); do
-		KPID=$(pgrep -P "$UPID" | head -1)
-		[ -n "$KPID" ] && break
-		sleep 0.01
-	done
+	KPID=$(init_pid "$UPID")
 }
 
 # wait_file F [TRIES]: until F exists (10 ms steps).
