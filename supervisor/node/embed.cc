@@ -76,6 +76,15 @@ template <typename Fn> Fn next_definition(const char *name)
 	return reinterpret_cast<Fn>(f);
 }
 
+// libnode's own CreateCodeCacheForFunction, behind the definition below.
+CreateCodeCacheFn libnode_create_code_cache()
+{
+	static const CreateCodeCacheFn f = next_definition<CreateCodeCacheFn>(
+		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
+
+	return f;
+}
+
 // "node:internal/bootstrap/node" -> "internal/bootstrap/node"; empty for anything else.
 std::string builtin_id(v8::Isolate *isolate, v8::Local<v8::Value> name)
 {
@@ -160,8 +169,6 @@ v8::ScriptCompiler::CompileFunction(Local<Context> context, Source *source, size
 
 v8::ScriptCompiler::CachedData *v8::ScriptCompiler::CreateCodeCacheForFunction(Local<Function> fn)
 {
-	static const CreateCodeCacheFn next = next_definition<CreateCodeCacheFn>(
-		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
 	const auto consumed = just_consumed;
 
 	// libnode keeps what it gets for later compiles in this process: the accepted cache serves
@@ -169,13 +176,12 @@ v8::ScriptCompiler::CachedData *v8::ScriptCompiler::CreateCodeCacheForFunction(L
 	just_consumed = {};
 	if (consumed.data)
 		return new CachedData(consumed.data, consumed.length, CachedData::BufferNotOwned);
-	return next(fn);
+	return libnode_create_code_cache()(fn);
 }
 
 extern "C" unsigned embed_builtins_collect(embed_builtin_sink sink, void *ctx)
 {
-	static const CreateCodeCacheFn create = next_definition<CreateCodeCacheFn>(
-		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
+	const CreateCodeCacheFn create = libnode_create_code_cache();
 	v8::Isolate *isolate = v8::Isolate::GetCurrent();
 	unsigned n = 0;
 
