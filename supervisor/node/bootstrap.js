@@ -79,6 +79,13 @@ if (env.KNEXT_CACHE_WRITEBACK === '1' && env.KNEXT_CACHE_DIR)
 const compiled = new Map();
 let attached = null;
 
+// A file's key in the pack: its path relative to the app; null outside it (a pack never names
+// anything outside the app).
+function appKey(filename) {
+	const key = path.relative(appDir, filename);
+	return key.startsWith('..') || path.isAbsolute(key) ? null : key;
+}
+
 function reportCache() {
 	const [hit, miss, rejected] = knext.builtinStats();
 	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
@@ -88,11 +95,11 @@ function reportCache() {
 		`Node builtins from the pack: ${hit} hits, ${miss} misses, ${rejected} rejected`);
 }
 
-// The memfd arrives from PID 1 when its prefetch is done; the first compile waits for it (it was
-// started before this process, so it is normally there already).
+// knext-node's main() already waited for PID 1's word about the pack (KNEXT_CACHE_WAIT_MS), before
+// Node compiled its builtins; here the answer is only read.
 function cacheReady() {
 	if (attached === null) {
-		const r = knext.cacheAttach(Number(env.KNEXT_CACHE_WAIT_MS) || 3000);
+		const r = knext.cacheAttach(0);
 		attached = r.startsWith('attached');
 		if (!attached)
 			knext.notify(`STATUS=compile cache unused: ${r}`);
@@ -201,9 +208,9 @@ function installCompileHook() {
 	}
 
 	Module.prototype._compile = function knextCompile(content, filename) {
-		const key = path.relative(appDir, filename);
+		const key = appKey(filename);
 		const hash = knext.hash(content);
-		const useCache = cacheOffered && cacheReady();
+		const useCache = key !== null && cacheOffered && cacheReady();
 		const sites = DYNAMIC_IMPORT.test(content) ?
 			importSites(content, key, hash, useCache) : undefined;
 		const cacheable = sites !== null;
@@ -227,8 +234,7 @@ function installCompileHook() {
 			stats.hit++;
 			stats.bytes += cached.length;
 		}
-		// Only files inside the app are keyed; a pack never names anything outside it.
-		if (recording && cacheable && !key.startsWith('..') && !path.isAbsolute(key))
+		if (recording && cacheable && key !== null)
 			compiled.set(filename, { key, hash, script, sites });
 		const fn = runScriptInThisContext(script, true, false);
 		const require = makeRequireFunction(this, undefined);
@@ -249,8 +255,8 @@ function installCompileHook() {
 const resolutions = new Map();
 
 function resolveKey(dir) {
-	const rel = path.relative(appDir, dir);
-	if (rel.startsWith('..') || path.isAbsolute(rel))
+	const rel = appKey(dir);
+	if (rel === null)
 		return null;
 	return rel ? `${rel}/.knext-resolve` : '.knext-resolve';
 }
@@ -279,11 +285,9 @@ function installResolveHook() {
 			}
 		}
 		const filename = resolve.call(this, request, parent, isMain, options);
-		if (recording) {
-			const target = path.relative(appDir, filename);
-			if (!target.startsWith('..') && !path.isAbsolute(target))
-				resolutions.set(`${key}\0${request}`, [key, hash, target]);
-		}
+		const target = recording ? appKey(filename) : null;
+		if (target !== null)
+			resolutions.set(`${key}\0${request}`, [key, hash, target]);
 		return filename;
 	};
 }
@@ -297,10 +301,6 @@ const fs = require('fs');
 const loadedSources = new Set();
 let pendingSource = null;
 
-function appKey(filename) {
-	const key = path.relative(appDir, filename);
-	return key.startsWith('..') || path.isAbsolute(key) ? null : key;
-}
 
 function fileFingerprint(filename) {
 	try {

@@ -61,7 +61,7 @@ static int records_pack(void)
 	return (rec && *rec) || (wb && !strcmp(wb, "1") && dir && *dir);
 }
 
-/* KNEXT_CACHE_WAIT_MS, as the bootstrap reads it (default 3000). */
+/* KNEXT_CACHE_WAIT_MS (default 3000): the one wait for PID 1's word about the pack. */
 static int cache_wait_ms(void)
 {
 	const char *s = getenv("KNEXT_CACHE_WAIT_MS");
