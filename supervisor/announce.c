@@ -123,7 +123,7 @@ int announce_parse_route4(const char *text, size_t len, struct announce_gw *gw)
 		memset(gw, 0, sizeof(*gw));
 		gw->family = AF_INET;
 		gw->addr4.s_addr = g;
-		snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
+		snprintf(gw->ifname, sizeof(gw->ifname), "%.*s", (int)sizeof(gw->ifname) - 1, ifname);
 		best_metric = metric;
 		found = true;
 	}
@@ -162,7 +162,7 @@ int announce_parse_route6(const char *text, size_t len, struct announce_gw *gw)
 		memset(gw, 0, sizeof(*gw));
 		gw->family = AF_INET6;
 		memcpy(gw->addr6.s6_addr, h, 16);
-		snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
+		snprintf(gw->ifname, sizeof(gw->ifname), "%.*s", (int)sizeof(gw->ifname) - 1, ifname);
 		best_metric = metric;
 		found = true;
 	}
