@@ -14,6 +14,7 @@
 #include "config.h"
 #include "listenwatch.h"
 #include "ncc.h"
+#include "snapshot.h"
 #include "notify.h"
 #include "packfeed.h"
 #include "reap.h"
@@ -48,6 +49,7 @@ struct pid1 {
 	struct packfeed feed;
 	bool feed_on;
 	struct ncc ncc;
+	struct snapshot_exec snap;
 	struct probe_server probes;
 	bool probes_on;
 	struct listenwatch listen_watch;
