@@ -9,11 +9,12 @@
 #define KNEXT_SNAPSHOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SNAPSHOT_MAX_ARGS 256
 #define SNAPSHOT_BLOB_PATH "snapshot.blob"
 #define SNAPSHOT_ENV_PATH "snapshot.env"
-#define SNAPSHOT_CONTENT_HASH 0 /* one blob per pack: its content hash is not a key */
+#define SNAPSHOT_ENV_HASH 0 /* the blob's content hash names its runtime: snapshot_blob_hash() */
 
 /**
  * snapshot_env_check() - whether a snapshot's record (kind 8) fits this pod.
@@ -31,6 +32,16 @@
  */
 int snapshot_env_check(const char *rec, size_t len, const char *app, const char *exe, char *why,
 		       size_t why_len);
+
+/**
+ * snapshot_blob_hash() - the content hash of a blob made by a runtime (kind 7 entries): XXH3-64 of
+ * "node-VERSION-ARCH", e.g. "node-24.22.3-x64" (VERSION without "v", ARCH as process.arch).
+ * @version: e.g. "24.22.3"
+ * @arch:    e.g. "x64"
+ *
+ * Return: the hash.
+ */
+uint64_t snapshot_blob_hash(const char *version, const char *arch);
 
 /**
  * struct snapshot_exec - exec mode's snapshot: the blob in a memfd and the command that uses it.

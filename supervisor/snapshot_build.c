@@ -232,6 +232,19 @@ static void name_breaking_module(const struct snapshot_build *b, const char *app
 		(int)strcspn(p, "\n"), p);
 }
 
+/* The blob's content hash from the record's "node vX.Y.Z" and "arch A" lines. */
+static uint64_t record_blob_hash(const char *rec)
+{
+	char version[40] = "", arch[24] = "";
+	const char *v = strstr(rec, "\nnode v"), *a = strstr(rec, "\narch ");
+
+	if (v)
+		snprintf(version, sizeof(version), "%.*s", (int)strcspn(v + 7, "\n"), v + 7);
+	if (a)
+		snprintf(arch, sizeof(arch), "%.*s", (int)strcspn(a + 6, "\n"), a + 6);
+	return snapshot_blob_hash(version, arch);
+}
+
 /* The pack at @path with the blob and its record added, written back atomically. */
 static int add_to_pack(const char *path, const char *blob, size_t blob_len, const char *rec,
 		       size_t rec_len)
@@ -267,11 +280,11 @@ static int add_to_pack(const char *path, const char *blob, size_t blob_len, cons
 	}
 	pack_close(&p);
 	if (!r)
-		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH,
-				    SNAPSHOT_CONTENT_HASH, rec, rec_len);
+		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH, SNAPSHOT_ENV_HASH,
+				    rec, rec_len);
 	if (!r)
 		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
-				    SNAPSHOT_CONTENT_HASH, blob, blob_len);
+				    record_blob_hash(rec), blob, blob_len);
 	if (!r)
 		r = pack_writeback_file(path, &w, UINT64_MAX, why, sizeof(why));
 	if (r)

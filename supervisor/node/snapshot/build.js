@@ -9,9 +9,11 @@
 // in a minimal environment (see README, "Startup snapshot"): KNEXT_APP_DIR (the app), KNEXT_SNAPSHOT_
 // MODULES (the CommonJS modules the server loaded until its first 200, one a line, from record.js)
 // and KNEXT_SNAPSHOT_ENV (where the record of the environment is written). It sets what server.js
-// sets, loads every module, and leaves a deserialize-main function in the heap that, at a pod's
-// start, gives the pod its own time, randomness and web globals, then runs server.js, whose
-// requires find the loaded modules in Module._cache.
+// sets, loads every module, and leaves in the heap what runs at a pod's start: a deserialize
+// callback that gives the pod its own time and web globals (Node itself reseeds Math.random and
+// crypto), then server.js, run by the deserialize main (node CLI) or by knext-node's bootstrap
+// through globalThis[Symbol.for('knext.restore')]; its requires find the loaded modules in
+// Module._cache.
 //
 // Node cannot serialise everything a server loads; what stands in the way, and what is done:
 // - undici's web globals (Request, Response, ...) are lazy getters that load undici (and with it
@@ -232,6 +234,48 @@ function compileModule(content, filename) {
 		[this.exports, makeRequire(this), this, filename, path.dirname(filename)]);
 }
 
+// ---- Node 22: stacks formatted at once ------------------------------------------------------
+
+const ERROR_CLASSES = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError',
+	'EvalError', 'URIError', 'AggregateError'];
+
+// Every error constructor while building is a forwarder that reads the stack of what it made
+// (subclasses declared while building keep it; it reads nothing after the build). Errors V8
+// itself throws at load and a module keeps are not covered.
+function formatStacksEagerly() {
+	const saved = {};
+	for (const name of ERROR_CLASSES) {
+		const Real = globalThis[name];
+		saved[name] = Real;
+		const Eager = {
+			[name]: function (...args) {
+				const e = Reflect.construct(Real, args, new.target ?? Eager);
+				if (building)
+					void e.stack;
+				return e;
+			},
+		}[name];
+		Eager.prototype = Real.prototype;
+		Object.setPrototypeOf(Eager, Real);
+		for (const k of ['stackTraceLimit', 'prepareStackTrace']) {
+			Object.defineProperty(Eager, k, {
+				get: () => Real[k],
+				set: (v) => {
+					Real[k] = v;
+				},
+				configurable: true,
+			});
+		}
+		Eager.captureStackTrace = function captureStackTrace(obj, fn) {
+			Real.captureStackTrace(obj, fn);
+			if (building)
+				void obj.stack;
+		};
+		globalThis[name] = Eager;
+	}
+	return saved;
+}
+
 // ---- building ---------------------------------------------------------------------------------
 
 // server.js's own config: the literal it assigns to nextConfig, else the build's copy; null for
@@ -253,9 +297,7 @@ function build() {
 	const files = fs.readFileSync(moduleList, 'utf8').split('\n').filter(Boolean);
 	const load = Module._load;
 	const compile = Module.prototype._compile;
-	const limit = Error.stackTraceLimit;
 	const formatStacks = Number(process.versions.node.split('.')[0]) < 24;
-	const prepare = Error.prepareStackTrace;
 
 	process.chdir(appDir);
 	const config = standaloneConfig();
@@ -275,14 +317,7 @@ function build() {
 		return Reflect.apply(load, this, arguments);
 	};
 	Module.prototype._compile = compileModule;
-	if (formatStacks) {
-		// Format every captured stack at once (Node 22's serializer cannot hold a pending one).
-		const captured = Error.captureStackTrace;
-		Error.captureStackTrace = function (obj, fn) {
-			Reflect.apply(captured, this, arguments);
-			void obj.stack;
-		};
-	}
+	const errorsSaved = formatStacks ? formatStacksEagerly() : null;
 	let current = null;
 	try {
 		for (const file of files) {
@@ -299,8 +334,8 @@ function build() {
 	}
 	Module._load = load;
 	Module.prototype._compile = compile;
-	Error.stackTraceLimit = limit;
-	Error.prepareStackTrace = prepare;
+	if (errorsSaved)
+		Object.assign(globalThis, errorsSaved);
 	process.env = realEnv;
 
 	const record = { app: appDir, set: Object.fromEntries(envSet) };
@@ -309,7 +344,16 @@ function build() {
 	delete realEnv.NODE_ENV;
 
 	const marks = performance.getEntriesByType('mark').map((m) => m.name);
-	v8.startupSnapshot.setDeserializeMainFunction(() => restore(standIns, marks, record));
+	const snapshot = v8.startupSnapshot;
+	snapshot.addDeserializeCallback(() => restore(standIns, marks, record));
+	// Who runs server.js: knext-node's bootstrap calls this (after its own hooks); the node CLI
+	// (exec mode) calls the deserialize main.
+	const restoreKey = Symbol.for('knext.restore');
+	globalThis[restoreKey] = (knext, settings) => runEntry(settings && settings.entry, record);
+	snapshot.setDeserializeMainFunction(() => {
+		delete globalThis[restoreKey];
+		runEntry(process.argv[1], record);
+	});
 }
 
 // The record PID 1 compares with a pod's environment before it uses the snapshot (FORMAT.md,
@@ -317,7 +361,7 @@ function build() {
 function envRecord() {
 	const esc = (v) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 	const st = fs.statSync(process.execPath, { bigint: true });
-	const lines = ['knext-snapshot 1', `app ${esc(appDir)}`, `node ${process.version}`,
+	const lines = ['knext-snapshot 1', `app ${esc(appDir)}`, `node ${process.version}`, `arch ${process.arch}`,
 		`exe ${esc(fs.realpathSync(process.execPath))}`, `exe-size ${st.size}`,
 		`exe-mtime-ns ${st.mtimeNs}`, `enumerated ${envEnumerated ? 1 : 0}`,
 		`modules ${Object.keys(Module._cache).length}`];
@@ -348,7 +392,11 @@ function restore(standIns, marks, record) {
 		performance.clearMarks(name);
 		performance.mark(name);
 	}
-	const entry = path.resolve(process.argv[1] || path.join(record.app, 'server.js'));
+}
+
+// server.js runs as `node server.js` would run it; its requires find the loaded modules.
+function runEntry(file, record) {
+	const entry = path.resolve(file || path.join(record.app, 'server.js'));
 	process.argv[1] = entry;
 	Module.runMain(entry);
 }
