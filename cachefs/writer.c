@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,8 +164,13 @@ static uint32_t plan_frames(struct pack_writer *w, struct wframe *frames, uint64
 	for (i = 0; i < w->count; i++) {
 		struct pack_wentry *e = &w->entries[i];
 
-		if (nf == 0 ||
-		    (off - frames[nf - 1].raw_offset >= target && nf < PACK_MAX_FRAMES)) {
+		/* An entry of a frame's size or more (a snapshot blob) gets a frame of its own, so a
+		 * reader decodes it in place without its neighbours. */
+		bool big = e->len >= target || (i > 0 && w->entries[i - 1].len >= target);
+
+		if (nf == 0 || (((off - frames[nf - 1].raw_offset >= target) ||
+				 (big && off > frames[nf - 1].raw_offset)) &&
+				nf < PACK_MAX_FRAMES)) {
 			if (nf)
 				frames[nf - 1].raw_size = off - frames[nf - 1].raw_offset;
 			frames[nf].raw_offset = off;

@@ -71,6 +71,21 @@ static int env_line_ok(const char *line, size_t n, int set, char *why, size_t wh
 	return same;
 }
 
+/* A decimal of at most 19 digits, the whole of @n bytes; -1 otherwise. */
+static long long number(const char *s, size_t n)
+{
+	long long v = 0;
+
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 int snapshot_env_check(const char *rec, size_t len, const char *app, const char *exe, char *why,
 		       size_t why_len)
 {
@@ -99,9 +114,9 @@ int snapshot_env_check(const char *rec, size_t len, const char *app, const char 
 		} else if (KEY("exe")) {
 			exe_ok = exe == NULL || escaped_equal(exe, sp, n);
 		} else if (KEY("exe-size")) {
-			size = strtoll(sp, NULL, 10);
+			size = number(sp, n);
 		} else if (KEY("exe-mtime-ns")) {
-			mtime = strtoll(sp, NULL, 10);
+			mtime = number(sp, n);
 		} else if (KEY("env") || KEY("unset")) {
 			if (env_line_ok(sp, n, KEY("env"), names, sizeof(names)) < 0)
 				goto bad;
