@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -247,7 +248,7 @@ static uint64_t record_blob_hash(const char *rec)
 
 /* The pack at @path with the blob and its record added, written back atomically. */
 static int add_to_pack(const char *path, const char *blob, size_t blob_len, const char *rec,
-		       size_t rec_len)
+		       size_t rec_len, bool stored)
 {
 	struct pack_writer w;
 	struct pack_entry e;
@@ -264,6 +265,8 @@ static int add_to_pack(const char *path, const char *blob, size_t blob_len, cons
 		pack_close(&p);
 		return r;
 	}
+	if (stored)
+		w.stored_kind = PACK_KIND_SNAPSHOT_BLOB;
 	for (uint32_t i = 0; i < p.entry_count && r == 0; i++) {
 		uint8_t *data;
 
@@ -332,7 +335,7 @@ int snapshot_build_run(struct snapshot_build *b, const char *app, const char *no
 		fprintf(stderr, "cache warm: no snapshot: %s\n", strerror(-r));
 		goto out;
 	}
-	r = add_to_pack(pack, blob_data, blob_len, rec_data, rec_len);
+	r = add_to_pack(pack, blob_data, blob_len, rec_data, rec_len, b->stored);
 	if (!r)
 		printf("cache warm: snapshot of %zu bytes added to %s\n", blob_len, pack);
 out:

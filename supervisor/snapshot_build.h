@@ -9,13 +9,16 @@
 #define KNEXT_SNAPSHOT_BUILD_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 /**
  * struct snapshot_build - one build's scratch directory (the JS files, the module list, the blob).
- * @dir: the directory, empty when none was made
+ * @dir:    the directory, empty when none was made
+ * @stored: store the blob uncompressed in the pack (see README, "The startup snapshot")
  */
 struct snapshot_build {
 	char dir[PATH_MAX];
+	bool stored;
 };
 
 /**

@@ -24,7 +24,7 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [--snapshot -- NODE SCRIPT...]\n",
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n",
 	      stderr);
 }
 
@@ -123,12 +123,13 @@ int warm_cli_main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "snapshot", no_argument, NULL, 's' },
+		{ "snapshot-zstd", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *app = NULL, *out = NULL, *urls[WARM_MAX_URLS];
 	char abs_out[PATH_MAX], abs_app[PATH_MAX];
-	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0;
+	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
 	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
 	long deadline;
@@ -160,6 +161,10 @@ int warm_cli_main(int argc, char **argv)
 			break;
 		case 's':
 			snapshot = 1;
+			break;
+		case 'z':
+			snapshot = 1;
+			snap_zstd = 1;
 			break;
 		default:
 			usage();
@@ -203,6 +208,7 @@ int warm_cli_main(int argc, char **argv)
 			}
 		}
 	}
+	snap.stored = !snap_zstd;
 	if (snapshot && (r = snapshot_build_init(&snap)) < 0) {
 		fprintf(stderr, "cache warm: no scratch directory for the snapshot: %s\n",
 			strerror(-r));
