@@ -12,8 +12,8 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 #define POD "spec.template.spec"
 #define CTR POD ".containers[0]"
@@ -190,7 +190,7 @@ static void check_probe(struct ck *c, struct fy_node *p, const char *path, bool 
 		} else if (num(port, &v)) {
 			if (v < 1 || v > 65535)
 				manifest_errors_add(c->errs, f, "must be between 1 and 65535");
-			else if (v != ctr_port && mf_port_reserved(v))
+			else if (v != ctr_port && knative_port_reserved(v))
 				manifest_errors_add(c->errs, f, "%ld is a port reserved by Knative",
 						    v);
 		} else {
@@ -271,7 +271,7 @@ static long check_ports(struct ck *c, struct fy_node *ctr, const char **port_nam
 	} else if (v < 0 || v > 65535) {
 		manifest_errors_add(c->errs, CTR ".ports[0].containerPort",
 				    "must be between 0 and 65535");
-	} else if (mf_port_reserved(v)) {
+	} else if (knative_port_reserved(v)) {
 		manifest_errors_add(c->errs, CTR ".ports[0].containerPort",
 				    "%ld is a reserved port, please use a different value", v);
 	}
@@ -306,7 +306,7 @@ static void check_env(struct ck *c, struct fy_node *ctr)
 		name = str(get(item, "name"));
 		if (!name || !*name)
 			manifest_errors_add(c->errs, f, "is required");
-		else if (mf_env_reserved(name))
+		else if (knative_env_reserved(name))
 			manifest_errors_add(c->errs, f, "\"%s\" is a reserved environment variable",
 					    name);
 		if (get(item, "value") && fy_node_get_style(get(item, "value")) == FYNS_PLAIN &&

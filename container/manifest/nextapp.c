@@ -8,11 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
-static const long reserved_ports[] = { 8012, 8013, 8022, 9090, 9091, 8008 };
-static const char *const reserved_env[] = { "PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION" };
 /* Env knext-init reads whose values the rendered Service sets from the NextApp's own fields. */
 static const struct {
 	const char *name;
@@ -21,26 +19,6 @@ static const struct {
 	{ "KNEXT_PROBE_PORT", "spec.probes.port" },
 	{ "KNEXT_CACHE_DIR", "spec.cache" },
 };
-
-bool mf_port_reserved(long port)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_ports) / sizeof(reserved_ports[0]); i++)
-		if (reserved_ports[i] == port)
-			return true;
-	return false;
-}
-
-bool mf_env_reserved(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_env) / sizeof(reserved_env[0]); i++)
-		if (!strcmp(reserved_env[i], name))
-			return true;
-	return false;
-}
 
 bool mf_dns_label(const char *s, size_t max)
 {
@@ -362,7 +340,7 @@ static void check_env(const struct nextapp *app, struct manifest_errors *errs)
 			manifest_errors_add(errs, f, "is required");
 			continue;
 		}
-		if (mf_env_reserved(n)) {
+		if (knative_env_reserved(n)) {
 			manifest_errors_add(errs, f, "\"%s\" is a reserved environment variable",
 					    n);
 			continue;
@@ -423,7 +401,7 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 			"starting and ending with a letter or digit");
 	if (app->port < 1 || app->port > 65535)
 		manifest_errors_add(errs, "spec.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->port))
+	else if (knative_port_reserved(app->port))
 		manifest_errors_add(errs, "spec.port", "%d is a port reserved by Knative",
 				    app->port);
 	if (app->timeout_seconds != NEXTAPP_UNSET &&
@@ -454,7 +432,7 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 	}
 	if (app->probes.port < 1 || app->probes.port > 65535)
 		manifest_errors_add(errs, "spec.probes.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->probes.port))
+	else if (knative_port_reserved(app->probes.port))
 		manifest_errors_add(errs, "spec.probes.port", "%d is a port reserved by Knative",
 				    app->probes.port);
 	else if (app->probes.port == app->port)

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kubeconfig.h"
-#include "watch.h"
+#include "container/operator/kubeconfig.h"
+#include "container/operator/watch.h"
 
 static int line_cb(void *ud, char *line, size_t len)
 {
