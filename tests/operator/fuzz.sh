@@ -13,7 +13,7 @@ work=$(mktemp -d /tmp/knext-operator-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 cflags="-g -O1 -D_GNU_SOURCE -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086
-if ! clang $cflags -I"$top/container/operator" -I"$top/container/manifest" \
+if ! clang $cflags -I"$top" \
 	$(pkg-config --cflags jansson libfyaml) -o "$work/fuzz" "$here/fuzz_watch.c" \
 	"$top/container/operator/watch.c" "$top/container/operator/kubeconfig.c" \
 	"$top/container/manifest/utf8.c" $(pkg-config --libs jansson libfyaml) \
