@@ -240,12 +240,14 @@ struct manifest_owner {
  * @owner:       ownerReference to add, or NULL for none
  * @pvc:         kubernetes.podspec-persistent-volume-claim, overriding spec.clusterFeatures
  * @pvc_write:   kubernetes.podspec-persistent-volume-write, overriding spec.clusterFeatures
+ * @field_ref:   kubernetes.podspec-fieldref, overriding spec.clusterFeatures
  * @knext_init:  path of knext-init inside the image for exec probes, NULL = KNEXT_DEFAULT_BIN
  */
 struct render_opts {
 	const struct manifest_owner *owner;
 	enum manifest_feature pvc;
 	enum manifest_feature pvc_write;
+	enum manifest_feature field_ref;
 	const char *knext_init;
 };
 

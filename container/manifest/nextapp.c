@@ -18,84 +18,8 @@ static const struct {
 } owned_env[] = {
 	{ "KNEXT_PROBE_PORT", "spec.probes.port" },
 	{ "KNEXT_CACHE_DIR", "spec.cache" },
+	{ "KNEXT_CACHE_WRITEBACK", "spec.cache.writeBack" },
 };
-
-bool mf_dns_label(const char *s, size_t max)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]))
-			continue;
-		if (s[i] == '-' && i != 0 && i != n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
-
-bool mf_quantity(const char *s)
-{
-	static const char *const suffixes[] = { "",  "m",  "k",	 "M",  "G",  "T",  "P",
-						"E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
-	const char *p = s;
-	size_t i;
-
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-		if (!strcmp(p, suffixes[i]))
-			return true;
-	return false;
-}
-
-bool mf_duration(const char *s, long long *seconds)
-{
-	long long total = 0, v;
-	const char *p = s;
-	int last = 4; /* units must come in order h, m, s */
-
-	if (!*p)
-		return false;
-	while (*p) {
-		int unit;
-
-		if (!isdigit((unsigned char)*p))
-			return false;
-		v = 0;
-		while (isdigit((unsigned char)*p)) {
-			v = v * 10 + (*p++ - '0');
-			if (v > 1000000000LL)
-				return false;
-		}
-		if (*p == 'h')
-			unit = 3;
-		else if (*p == 'm' && p[1] != 's')
-			unit = 2;
-		else if (*p == 's')
-			unit = 1;
-		else
-			return false;
-		if (unit >= last)
-			return false;
-		last = unit;
-		p++;
-		total += v * (unit == 3 ? 3600 : unit == 2 ? 60 : 1);
-	}
-	*seconds = total;
-	return true;
-}
 
 static void probe_init(struct nextapp_probe *p, bool enabled)
 {
@@ -188,8 +112,8 @@ int nextapp_set_env(struct nextapp *app, const char *name, const char *value)
 
 int nextapp_image_check(const char *image, char *reason, size_t size)
 {
-	const char *at, *slash, *colon, *p;
-	size_t i;
+	char why[MANIFEST_REASON_MAX];
+	const char *at, *slash, *colon;
 
 	if (!image || !*image) {
 		if (size)
@@ -198,14 +122,11 @@ int nextapp_image_check(const char *image, char *reason, size_t size)
 				 "such as repo/app@sha256:<64 hex digits>");
 		return -EINVAL;
 	}
-	for (p = image; *p; p++) {
-		if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
-			if (size)
-				snprintf(reason, size,
-					 "image reference contains whitespace or "
-					 "control characters");
-			return -EINVAL;
-		}
+	/* What Knative's webhook accepts (pkg/name ParseReference), then pinned by digest. */
+	if (mf_image_ref(image, false, why, sizeof(why))) {
+		if (size)
+			snprintf(reason, size, "%s", why);
+		return -EINVAL;
 	}
 	at = strchr(image, '@');
 	if (!at) {
@@ -221,32 +142,6 @@ int nextapp_image_check(const char *image, char *reason, size_t size)
 					 "not pinned (no tag, no digest)",
 				 (int)(colon ? (size_t)(colon - image) : strlen(image)), image);
 		return -EINVAL;
-	}
-	if (at == image || strncmp(at + 1, "sha256:", 7)) {
-		if (size)
-			snprintf(reason, size,
-				 "image digest must be \"@sha256:<64 hex digits>\" "
-				 "after a repository name");
-		return -EINVAL;
-	}
-	p = at + 8;
-	for (i = 0; p[i]; i++)
-		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
-			break;
-	if (i != 64 || p[i]) {
-		if (size)
-			snprintf(reason, size,
-				 "image digest must be sha256: followed by exactly 64 "
-				 "lowercase hex digits");
-		return -EINVAL;
-	}
-	for (p = image; p < at; p++) {
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		      strchr("._-/:", *p))) {
-			if (size)
-				snprintf(reason, size, "image repository contains '%c'", *p);
-			return -EINVAL;
-		}
 	}
 	return 0;
 }
@@ -286,10 +181,16 @@ static void check_probe(const struct nextapp_probe *p, const char *path, bool re
 	}
 }
 
+/*
+ * Knative's annotation rules (pkg/apis/autoscaling/annotation_validation.go) for the values the
+ * scaling fields become; a rule Knative does not have (initialScale above maxScale, target above
+ * containerConcurrency) is not invented here.
+ */
 static void check_scaling(const struct nextapp_scaling *s, struct manifest_errors *errs)
 {
-	long long secs;
+	long long ns;
 
+	/* validateMinMaxScale (getIntGE0): both >= 0, max 0 means unlimited, else min <= max. */
 	if (s->min_scale < 0)
 		manifest_errors_add(errs, "spec.scaling.minScale", "must be >= 0");
 	if (s->max_scale != NEXTAPP_UNSET && s->max_scale < 0)
@@ -297,34 +198,40 @@ static void check_scaling(const struct nextapp_scaling *s, struct manifest_error
 	if (s->max_scale > 0 && s->min_scale > s->max_scale)
 		manifest_errors_add(errs, "spec.scaling.minScale", "must not exceed maxScale (%d)",
 				    s->max_scale);
+	/* validateInitialScale: >= 0, and 0 only with the cluster's allow-zero-initial-scale. */
 	if (s->initial_scale != NEXTAPP_UNSET && s->initial_scale < 1)
 		manifest_errors_add(
 			errs, "spec.scaling.initialScale",
 			"must be >= 1 (0 needs the cluster's allow-zero-initial-scale)");
-	if (s->max_scale > 0 && s->initial_scale > s->max_scale)
-		manifest_errors_add(errs, "spec.scaling.initialScale",
-				    "must not exceed maxScale (%d)", s->max_scale);
+	/* validateFloats: target >= TargetMin (0.01); the field is an integer. */
 	if (s->target != NEXTAPP_UNSET && s->target < 1)
 		manifest_errors_add(errs, "spec.scaling.target", "must be >= 1");
+	/* serving ValidateContainerConcurrency: 0 (allowed by default) .. container-concurrency-max-limit. */
 	if (s->container_concurrency != NEXTAPP_UNSET &&
 	    (s->container_concurrency < 0 || s->container_concurrency > MF_MAX_CONCURRENCY))
 		manifest_errors_add(errs, "spec.scaling.containerConcurrency",
 				    "must be between 0 (unlimited) and %d", MF_MAX_CONCURRENCY);
-	if (s->container_concurrency > 0 && s->target > s->container_concurrency)
-		manifest_errors_add(errs, "spec.scaling.target",
-				    "must not exceed containerConcurrency (%d)",
-				    s->container_concurrency);
+	/* validateWindow: a Go duration, 6s..1h, whole seconds. */
 	if (s->window) {
-		if (!mf_duration(s->window, &secs))
+		if (!mf_go_duration(s->window, &ns))
 			manifest_errors_add(errs, "spec.scaling.window",
 					    "must be a duration such as \"60s\" or \"1m30s\"");
-		else if (secs < 6 || secs > 3600)
+		else if (ns < 6 * NS_PER_S || ns > 3600 * NS_PER_S)
 			manifest_errors_add(errs, "spec.scaling.window",
 					    "must be between 6s and 1h");
+		else if (ns % NS_PER_S)
+			manifest_errors_add(errs, "spec.scaling.window",
+					    "must be a whole number of seconds");
 	}
-	if (s->scale_to_zero_retention && !mf_duration(s->scale_to_zero_retention, &secs))
-		manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
-				    "must be a duration such as \"0s\" or \"10m\"");
+	/* validateLastPodRetention: a Go duration, 0..1h. */
+	if (s->scale_to_zero_retention) {
+		if (!mf_go_duration(s->scale_to_zero_retention, &ns))
+			manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
+					    "must be a duration such as \"0s\" or \"10m\"");
+		else if (ns < 0 || ns > 3600 * NS_PER_S)
+			manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
+					    "must be between 0s and 1h");
+	}
 }
 
 static void check_env(const struct nextapp *app, struct manifest_errors *errs)
@@ -345,8 +252,10 @@ static void check_env(const struct nextapp *app, struct manifest_errors *errs)
 					    n);
 			continue;
 		}
-		if (strchr(n, '=')) {
-			manifest_errors_add(errs, f, "must not contain '='");
+		/* util/validation IsRelaxedEnvVarName, applied when the Deployment is created. */
+		if (!mf_env_name(n)) {
+			manifest_errors_add(errs, f,
+					    "must be printable ASCII characters other than '='");
 			continue;
 		}
 		for (j = 0; j < sizeof(owned_env) / sizeof(owned_env[0]); j++)
@@ -362,9 +271,25 @@ static void check_env(const struct nextapp *app, struct manifest_errors *errs)
 
 static void check_quantity(const char *q, const char *path, struct manifest_errors *errs)
 {
-	if (q && !mf_quantity(q))
+	long double v;
+
+	/* api/resource ParseQuantity, and core ValidateNonnegativeQuantity. */
+	if (q && !mf_quantity_value(q, &v))
 		manifest_errors_add(errs, path, "\"%s\" is not a quantity such as 500m, 1 or 256Mi",
 				    q);
+	else if (q && v < 0)
+		manifest_errors_add(errs, path, "must not be negative");
+}
+
+/* core ValidateResourceRequirements: a request must not exceed the limit of the same resource. */
+static void check_request_limit(const char *req, const char *lim, const char *path,
+				struct manifest_errors *errs)
+{
+	long double r, l;
+
+	if (req && lim && mf_quantity_value(req, &r) && mf_quantity_value(lim, &l) && r > l)
+		manifest_errors_add(errs, path, "must be less than or equal to the limit (%s)",
+				    lim);
 }
 
 int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
@@ -381,10 +306,11 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 
 	if (!app->meta.name || !*app->meta.name)
 		manifest_errors_add(errs, "metadata.name", "is required");
-	else if (!mf_dns_label(app->meta.name, 63))
-		manifest_errors_add(
-			errs, "metadata.name",
-			"must be a DNS label: lowercase letters, digits and '-', at most 63");
+	else if (!mf_dns1035_label(app->meta.name))
+		/* knative.dev/pkg apis.ValidateObjectMetadata: NameIsDNS1035Label. */
+		manifest_errors_add(errs, "metadata.name",
+				    "must be a DNS label starting with a letter (DNS-1035): "
+				    "lowercase letters, digits and '-', at most 63");
 	if (app->meta.ns && !mf_dns_label(app->meta.ns, 63))
 		manifest_errors_add(errs, "metadata.namespace", "must be a DNS label");
 	if (nextapp_image_check(app->image, why, sizeof(why)))
@@ -405,8 +331,9 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 		manifest_errors_add(errs, "spec.port", "%d is a port reserved by Knative",
 				    app->port);
 	if (app->timeout_seconds != NEXTAPP_UNSET &&
-	    (app->timeout_seconds < 1 || app->timeout_seconds > MF_MAX_TIMEOUT_SECONDS))
-		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 1 and %d",
+	    (app->timeout_seconds < 0 || app->timeout_seconds > MF_MAX_TIMEOUT_SECONDS))
+		/* v1 validateTimeoutSeconds: 0 (the cluster's default) .. max-revision-timeout. */
+		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 0 and %d",
 				    MF_MAX_TIMEOUT_SECONDS);
 	check_scaling(&app->scaling, errs);
 	check_env(app, errs);
@@ -414,6 +341,10 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 	check_quantity(app->resources.requests_memory, "spec.resources.requests.memory", errs);
 	check_quantity(app->resources.limits_cpu, "spec.resources.limits.cpu", errs);
 	check_quantity(app->resources.limits_memory, "spec.resources.limits.memory", errs);
+	check_request_limit(app->resources.requests_cpu, app->resources.limits_cpu,
+			    "spec.resources.requests.cpu", errs);
+	check_request_limit(app->resources.requests_memory, app->resources.limits_memory,
+			    "spec.resources.requests.memory", errs);
 	if (app->cache.mode == NEXTAPP_CACHE_PVC) {
 		if (!app->cache.claim_name)
 			manifest_errors_add(errs, "spec.cache.claimName",

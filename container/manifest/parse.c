@@ -90,6 +90,14 @@ struct fy_document *mf_load(const char *text, size_t len, struct manifest_errors
 	}
 	/* destroy, not unref: only destroy frees the collected errors */
 	fy_diag_destroy(diag);
+	/* One object per call: a second document is refused, never silently dropped. */
+	if (fyd && mf_stream_count(text, len) > 1) {
+		manifest_errors_add(errs, "(document)",
+				    "holds more than one document: give one object per call "
+				    "(knext-init manifest renders every document of a file)");
+		fy_document_destroy(fyd);
+		fyd = NULL;
+	}
 	return fyd;
 }
 
@@ -131,6 +139,7 @@ static bool looks_typed(const char *s)
 static const char *scalar(struct parser *p, struct fy_node *n, const char *path, const char *what)
 {
 	const char *s;
+	size_t len;
 
 	if (fy_node_get_type(n) != FYNT_SCALAR) {
 		manifest_errors_add(p->errs, path, "must be %s, not a %s", what,
@@ -139,6 +148,15 @@ static const char *scalar(struct parser *p, struct fy_node *n, const char *path,
 	}
 	if (fy_node_get_style(n) == FYNS_ALIAS) {
 		manifest_errors_add(p->errs, path, "YAML aliases are not supported");
+		return NULL;
+	}
+	s = fy_node_get_scalar(n, &len);
+	/*
+	 * JSON and YAML can carry U+0000, Kubernetes objects too; C strings cannot. Refuse it here,
+	 * for this field only, instead of cutting the value short.
+	 */
+	if (s && memchr(s, '\0', len)) {
+		manifest_errors_add(p->errs, path, "must not contain U+0000 (a NUL character)");
 		return NULL;
 	}
 	s = fy_node_get_scalar0(n);
@@ -241,6 +259,7 @@ static void walk_map(struct parser *p, struct fy_node *n, const char *path, fiel
 	struct fy_node *k;
 	const char *key;
 	void *it = NULL;
+	size_t klen;
 
 	if (is_null(n) || !is_map(p, n, path))
 		return;
@@ -249,6 +268,11 @@ static void walk_map(struct parser *p, struct fy_node *n, const char *path, fiel
 		if (!k || fy_node_get_type(k) != FYNT_SCALAR ||
 		    fy_node_get_style(k) == FYNS_ALIAS) {
 			manifest_errors_add(p->errs, path, "keys must be plain strings");
+			continue;
+		}
+		key = fy_node_get_scalar(k, &klen);
+		if (key && memchr(key, '\0', klen)) {
+			manifest_errors_add(p->errs, path, "keys must not contain U+0000");
 			continue;
 		}
 		key = fy_node_get_scalar0(k);

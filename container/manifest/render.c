@@ -92,7 +92,7 @@ static void annotations(struct builder *b, json_t *meta, const struct nextapp *a
 	add(b, a, "knext.dev/cache-source", json_string(pvc ? "pvc" : "baked"));
 }
 
-static void env(struct builder *b, json_t *c, const struct nextapp *app, bool pvc)
+static void env(struct builder *b, json_t *c, const struct nextapp *app, bool pvc, bool writeback)
 {
 	json_t *e = add(b, c, "env", json_array()), *item;
 	char port[16];
@@ -119,6 +119,14 @@ static void env(struct builder *b, json_t *c, const struct nextapp *app, bool pv
 		if (item) {
 			add(b, item, "name", json_string("KNEXT_CACHE_DIR"));
 			add(b, item, "value", json_string(KNEXT_DEFAULT_CACHE_DIR));
+		}
+	}
+	/* The claim is mounted writable only for write-back: tell knext-init to use it. */
+	if (pvc && writeback) {
+		item = push(b, e, json_object());
+		if (item) {
+			add(b, item, "name", json_string("KNEXT_CACHE_WRITEBACK"));
+			add(b, item, "value", json_string("1"));
 		}
 	}
 }
@@ -343,7 +351,7 @@ static json_t *build(const struct nextapp *app, const struct render_opts *o, boo
 		add(b, port, "containerPort", json_integer(app->port));
 		add(b, port, "protocol", json_string("TCP"));
 	}
-	env(b, c, app, pvc);
+	env(b, c, app, pvc, app->cache.write_back && pvc_write);
 	resources(b, c, &app->resources);
 	readiness(b, c, app);
 	exec_probe(b, c, "livenessProbe", app, &app->probes.liveness, "live", 10, 3, bin);

@@ -224,6 +224,69 @@ Test(render, feature_overrides_and_owner)
 	nextapp_close(&app); /* idempotent */
 }
 
+/* The value of env @name in the rendered Service's container, or NULL. */
+static const char *rendered_env(json_t *svc, const char *name)
+{
+	json_t *c = json_array_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(svc, "spec"), "template"),
+					"spec"),
+			"containers"),
+		0);
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "env"), i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+			return json_string_value(json_object_get(e, "value"));
+	}
+	return NULL;
+}
+
+/* A writable claim is useless unless the pod is told to write back: both, or neither. */
+Test(render, write_back_sets_the_env)
+{
+	static const struct {
+		bool write_back;
+		enum manifest_feature write_flag;
+		bool want;
+	} cases[] = {
+		{ true, MANIFEST_FEATURE_ENABLED, true },
+		{ true, MANIFEST_FEATURE_DISABLED, false },
+		{ false, MANIFEST_FEATURE_ENABLED, false },
+	};
+	struct render_opts opts = { .pvc = MANIFEST_FEATURE_ENABLED };
+	struct nextapp app;
+	json_t *svc;
+	char *out;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nextapp_init(&app);
+		cr_assert_eq(nextapp_set_string(&app.meta.name, "x"), 0);
+		cr_assert_eq(nextapp_set_string(&app.image, IMAGE), 0);
+		cr_assert_eq(nextapp_set_string(&app.cache.claim_name, "pack"), 0);
+		app.cache.mode = NEXTAPP_CACHE_PVC;
+		app.cache.write_back = cases[i].write_back;
+		opts.pvc_write = cases[i].write_flag;
+		cr_assert_eq(manifest_render(&app, &opts, MANIFEST_JSON, &out, &len), 0);
+		svc = json_loads(out, 0, NULL);
+		cr_assert(svc);
+		if (cases[i].want) {
+			cr_expect_str_eq(rendered_env(svc, "KNEXT_CACHE_WRITEBACK"), "1", "%s",
+					 out);
+			cr_expect_null(strstr(out, "\"readOnly\""), "%s", out);
+		} else {
+			cr_expect_null(rendered_env(svc, "KNEXT_CACHE_WRITEBACK"), "case %zu: %s",
+				       i, out);
+		}
+		cr_expect_str_eq(rendered_env(svc, "KNEXT_CACHE_DIR"), KNEXT_DEFAULT_CACHE_DIR);
+		json_decref(svc);
+		free(out);
+		nextapp_close(&app);
+	}
+}
+
 Test(render, invalid_app_is_not_rendered)
 {
 	struct manifest_errors errs;
@@ -252,6 +315,10 @@ Test(image, digest_rules)
 		"app@sha256:" DIGEST,
 		"registry.example:5000/team/app@sha256:" DIGEST,
 		"registry.example/app:1.0@sha256:" DIGEST,
+		/* pkg/name's tag characters include uppercase letters. */
+		"registry.example/app:V1.2-RC_1@sha256:" DIGEST,
+		"localhost/app@sha256:" DIGEST,
+		"[::1]:5000/app@sha256:" DIGEST,
 	};
 	static const char *const bad[] = {
 		"",
@@ -265,6 +332,11 @@ Test(image, digest_rules)
 		"@sha256:" DIGEST,
 		"App@sha256:" DIGEST,
 		"app @sha256:" DIGEST,
+		/* pkg/name (as Knative vendors it): repositories of 2 to 255 characters. */
+		"a@sha256:" DIGEST,
+		"registry.example/x@sha256:" DIGEST,
+		"registry.example/app:bad+tag@sha256:" DIGEST,
+		"app@sha256:" DIGEST "@sha256:" DIGEST,
 	};
 	char why[256];
 	size_t i;
