@@ -16,7 +16,7 @@ cflags="-g -O1 -D_GNU_SOURCE -std=c11 -fsanitize=fuzzer,address,undefined -fno-s
 if ! clang $cflags -I"$top" \
 	$(pkg-config --cflags jansson libfyaml) -o "$work/fuzz" "$here/fuzz_watch.c" \
 	"$top/container/operator/watch.c" "$top/container/operator/kubeconfig.c" \
-	"$top/container/operator/render.c" $(ls "$top"/container/manifest/*.c | grep -v '/cli\.c$') \
+	"$top/container/operator/render.c" $(ls "$top"/container/manifest/*.c "$top"/common/*.c | grep -v '/cli\.c$') \
 	$(pkg-config --libs jansson libfyaml) -lxxhash \
 	>"$work/build.log" 2>&1; then
 	if grep -q "libclang_rt.fuzzer\|cannot find -lclang_rt" "$work/build.log"; then
