@@ -36,6 +36,12 @@ bool mf_go_duration(const char *s, long long *ns);
  * @need_digest only "repo[:tag]@sha256:<64 hex>". Return: 0, or -EINVAL with @why filled.
  */
 int mf_image_ref(const char *s, bool need_digest, char *why, size_t size);
+/* spec.env and spec.envFrom (names, reserved and owned names, valueFrom sources). */
+void mf_check_env(const struct nextapp *app, struct manifest_errors *errs);
+/* spec.database and spec.zone. */
+void mf_check_connections(const struct nextapp *app, struct manifest_errors *errs);
+/* The Secret DATABASE_URL is read from: spec.database.secretName, else "<cluster>-app". */
+const char *mf_database_secret(const struct nextapp *app);
 /* Knative's limit on revision timeoutSeconds with stock config (max-revision-timeout-seconds). */
 #define MF_MAX_TIMEOUT_SECONDS 600
 /* Knative's container-concurrency-max-limit with stock config. */

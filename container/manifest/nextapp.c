@@ -11,16 +11,6 @@
 #include "container/manifest/manifest.h"
 #include "container/manifest/internal.h"
 
-/* Env knext-init reads whose values the rendered Service sets from the NextApp's own fields. */
-static const struct {
-	const char *name;
-	const char *field;
-} owned_env[] = {
-	{ "KNEXT_PROBE_PORT", "spec.probes.port" },
-	{ "KNEXT_CACHE_DIR", "spec.cache" },
-	{ "KNEXT_CACHE_WRITEBACK", "spec.cache.writeBack" },
-};
-
 static void probe_init(struct nextapp_probe *p, bool enabled)
 {
 	p->enabled = enabled;
@@ -63,8 +53,22 @@ void nextapp_close(struct nextapp *app)
 	for (i = 0; i < app->n_env; i++) {
 		free(app->env[i].name);
 		free(app->env[i].value);
+		free(app->env[i].ref_name);
+		free(app->env[i].ref_key);
+		free(app->env[i].api_version);
 	}
 	free(app->env);
+	for (i = 0; i < app->n_env_from; i++) {
+		free(app->env_from[i].prefix);
+		free(app->env_from[i].name);
+	}
+	free(app->env_from);
+	free(app->database.cluster);
+	free(app->database.secret_name);
+	free(app->database.key);
+	free(app->zone.name);
+	free(app->zone.base_path);
+	free(app->zone.asset_prefix);
 	free(app->resources.requests_cpu);
 	free(app->resources.requests_memory);
 	free(app->resources.limits_cpu);
@@ -99,6 +103,8 @@ int nextapp_set_env(struct nextapp *app, const char *name, const char *value)
 	if (!grown)
 		return -ENOMEM;
 	app->env = grown;
+	memset(&grown[app->n_env], 0, sizeof(grown[0]));
+	grown[app->n_env].optional = -1;
 	grown[app->n_env].name = strdup(name);
 	grown[app->n_env].value = strdup(value ? value : "");
 	if (!grown[app->n_env].name || !grown[app->n_env].value) {
@@ -234,41 +240,6 @@ static void check_scaling(const struct nextapp_scaling *s, struct manifest_error
 	}
 }
 
-static void check_env(const struct nextapp *app, struct manifest_errors *errs)
-{
-	char f[MANIFEST_PATH_MAX];
-	size_t i, j;
-
-	for (i = 0; i < app->n_env; i++) {
-		const char *n = app->env[i].name;
-
-		mf_pathf(f, sizeof(f), "spec.env[%zu].name", i);
-		if (!n || !*n) {
-			manifest_errors_add(errs, f, "is required");
-			continue;
-		}
-		if (knative_env_reserved(n)) {
-			manifest_errors_add(errs, f, "\"%s\" is a reserved environment variable",
-					    n);
-			continue;
-		}
-		/* util/validation IsRelaxedEnvVarName, applied when the Deployment is created. */
-		if (!mf_env_name(n)) {
-			manifest_errors_add(errs, f,
-					    "must be printable ASCII characters other than '='");
-			continue;
-		}
-		for (j = 0; j < sizeof(owned_env) / sizeof(owned_env[0]); j++)
-			if (!strcmp(owned_env[j].name, n))
-				manifest_errors_add(errs, f,
-						    "\"%s\" is set from %s; set that instead", n,
-						    owned_env[j].field);
-		for (j = 0; j < i; j++)
-			if (app->env[j].name && !strcmp(app->env[j].name, n))
-				manifest_errors_add(errs, f, "duplicates spec.env[%zu]", j);
-	}
-}
-
 static void check_quantity(const char *q, const char *path, struct manifest_errors *errs)
 {
 	long double v;
@@ -336,7 +307,8 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 0 and %d",
 				    MF_MAX_TIMEOUT_SECONDS);
 	check_scaling(&app->scaling, errs);
-	check_env(app, errs);
+	mf_check_env(app, errs);
+	mf_check_connections(app, errs);
 	check_quantity(app->resources.requests_cpu, "spec.resources.requests.cpu", errs);
 	check_quantity(app->resources.requests_memory, "spec.resources.requests.memory", errs);
 	check_quantity(app->resources.limits_cpu, "spec.resources.limits.cpu", errs);

@@ -118,6 +118,20 @@ const bad = [
   ["one-character repository", (d) => { d.spec.image = `registry.example/a@sha256:${digest}`; }, /does not parse/],
   ["env name with a tab", (d) => { d.spec.env = [{ name: "A\tB" }]; }, /must match pattern/],
   ["negative quantity", (d) => { d.spec.resources = { limits: { cpu: "-1" } }; }, /must match pattern/],
+  // env from Secrets and ConfigMaps, the database, the zone
+  ["value beside valueFrom", (d) => { d.spec.env = [{ name: "A", value: "x", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }]; }, /value must be empty/],
+  ["two valueFrom sources", (d) => { d.spec.env = [{ name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" }, configMapKeyRef: { name: "c", key: "k" } } }]; }, /must NOT have more than 1 properties/],
+  ["fieldRef without the flag", (d) => { d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]; }, /kubernetes.podspec-fieldref/],
+  ["fieldRef to an unknown field", (d) => { d.spec.clusterFeatures = { fieldRef: true }; d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "spec.containers" } } }]; }, /must match pattern/],
+  ["envFrom with both refs", (d) => { d.spec.envFrom = [{ secretRef: { name: "s" }, configMapRef: { name: "c" } }]; }, /exactly one of secretRef, configMapRef/],
+  ["envFrom with neither", (d) => { d.spec.envFrom = [{ prefix: "P_" }]; }, /exactly one of secretRef, configMapRef/],
+  ["DATABASE_URL beside database", (d) => { d.spec.database = { cluster: "db" }; d.spec.env = [{ name: "DATABASE_URL", value: "postgres://x" }]; }, /set from spec.database/],
+  ["database without a cluster", (d) => { d.spec.database = { key: "uri" }; }, /needs a cluster/],
+  ["zone without a name", (d) => { d.spec.zone = { basePath: "/shop" }; }, /required property 'name'/],
+  ["basePath ending in /", (d) => { d.spec.zone = { name: "shop", basePath: "/shop/" }; }, /must match pattern/],
+  ["basePath /", (d) => { d.spec.zone = { name: "shop", basePath: "/" }; }, /must match pattern/],
+  ["assetPrefix without scheme or /", (d) => { d.spec.zone = { name: "shop", assetPrefix: "cdn.example" }; }, /must match pattern/],
+  ["owned KNEXT_IMAGE", (d) => { d.spec.env = [{ name: "KNEXT_IMAGE", value: "x" }]; }, /set from spec.probes.port, spec.cache, spec.image and spec.zone/],
 ];
 // ... and what it accepts.
 const good = [
@@ -126,7 +140,23 @@ const good = [
   ["timeoutSeconds 0", (d) => { d.spec.timeoutSeconds = 0; }],
   ["initialScale above maxScale", (d) => { d.spec.scaling = { maxScale: 2, initialScale: 3 }; }],
   ["exponent quantity", (d) => { d.spec.resources = { limits: { memory: "1e9" } }; }],
+  ["database with overrides", (d) => { d.spec.database = { cluster: "db", secretName: "db-ro", key: "jdbc-uri" }; }],
+  ["zone without basePath", (d) => { d.spec.zone = { name: "home" }; }],
+  ["fieldRef with the flag", (d) => { d.spec.clusterFeatures = { fieldRef: true }; d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }]; }],
 ];
+// The library agrees with the CRD on every one of these (through the CLI).
+for (const [name, mut] of good) {
+  const d = base();
+  mut(d);
+  const lib = spawnSync(cli, ["manifest", "-f", "-"], { input: JSON.stringify(d), encoding: "utf8" });
+  ok(lib.status === 0, `library accepts ${name}`, lib.stderr);
+}
+for (const [name, mut] of bad) {
+  const d = base();
+  mut(d);
+  const lib = spawnSync(cli, ["manifest", "-f", "-"], { input: JSON.stringify(d), encoding: "utf8" });
+  ok(lib.status === 1, `library refuses ${name}`, lib.stderr || "accepted");
+}
 for (const [name, mut] of good) {
   const d = base();
   mut(d);

@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct manifest_errors errs;
 	struct nextapp app;
 	struct mf_stream st;
+	struct render_opts flags = { 0 };
 	char *a = NULL, *b = NULL;
 	size_t la, lb, i;
 
@@ -27,7 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (manifest_render(&app, NULL, MANIFEST_YAML, &b, &lb) != 0 || la != lb ||
 		    memcmp(a, b, la))
 			abort();
-		if (manifest_check_service(a, la, NULL, NULL) != 0 &&
+		/* Checked against the features the NextApp says its cluster has. */
+		flags.field_ref = app.cluster.field_ref ? MANIFEST_FEATURE_ENABLED :
+							  MANIFEST_FEATURE_DISABLED;
+		if (manifest_check_service(a, la, &flags, NULL) != 0 &&
 		    app.cache.mode != NEXTAPP_CACHE_PVC)
 			abort();
 		free(a);
