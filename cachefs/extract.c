@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pack.h"
-#include "packmem.h"
+#include "cachefs/pack.h"
+#include "cachefs/packmem.h"
 
 /* mkdir -p of the parent directories of @path (which is below an existing directory). */
 static int make_parents(char *path)

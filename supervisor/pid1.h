@@ -11,15 +11,15 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "config.h"
-#include "listenwatch.h"
-#include "ncc.h"
-#include "snapshot.h"
-#include "notify.h"
-#include "packfeed.h"
-#include "reap.h"
-#include "server.h"
-#include "state.h"
+#include "supervisor/config.h"
+#include "probes/listenwatch.h"
+#include "supervisor/ncc.h"
+#include "probes/notify.h"
+#include "supervisor/packfeed.h"
+#include "supervisor/reap.h"
+#include "supervisor/snapshot.h"
+#include "probes/server.h"
+#include "probes/state.h"
 
 /**
  * enum pid1_stage - the shutdown state machine.

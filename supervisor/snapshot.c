@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "snapshot.h"
+#include "supervisor/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "pack.h"
-#include "snapshot_build.h"
+#include "supervisor/log.h"
+#include "cachefs/pack.h"
+#include "supervisor/snapshot_build.h"
 
 /* The script of `node [OPTIONS] SCRIPT [ARGS]`; NULL when node runs anything else (-e, -p, the
  * REPL, the test runner...), which a snapshot of a server is not for. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "snapshot_build.h"
+#include "supervisor/snapshot_build.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pack.h"
-#include "snapshot.h"
-#include "writer.h"
+#include "cachefs/pack.h"
+#include "supervisor/snapshot.h"
+#include "cachefs/writer.h"
 
 extern const char knext_snapshot_record_js[];
 extern const char knext_snapshot_build_js[];

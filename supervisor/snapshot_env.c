@@ -4,7 +4,7 @@
  * start's app directory, runtime binary and environment. Shared by PID 1 (exec mode) and
  * knext-node (the embedded restore), so it depends on libc alone.
  */
-#include "snapshot.h"
+#include "supervisor/snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>

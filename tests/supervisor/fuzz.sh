@@ -12,7 +12,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-I"$top/supervisor" "$top/tests/supervisor/fuzz_announce.c" \
+	-I"$top" "$top/tests/supervisor/fuzz_announce.c" \
 	"$top/supervisor/announce.c" "$top/supervisor/log.c" \
 	-o "$work/fuzz_announce" >"$work/cc.log" 2>&1; then
 	sed 's/^/# /' "$work/cc.log"
@@ -30,7 +30,7 @@ else
 	exit 1
 fi
 
-clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I"$top/supervisor" \
+clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I"$top" \
 	"$top/tests/supervisor/fuzz_snapshot.c" "$top/supervisor/snapshot_env.c" -lxxhash \
 	-o "$work/fuzz_snapshot" >"$work/cc2.log" 2>&1 || {
 	sed 's/^/# /' "$work/cc2.log"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "snapshot.h"
+#include "supervisor/snapshot.h"
 
 static char why[600];
 
