@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 	/* Node compiles its builtins while it starts, before any of our JavaScript runs: the pack
 	 * must be mapped now for their code cache to count. PID 1 prefetches it while the dynamic
 	 * linker loads libnode, so it is normally there already. */
-	if (fd >= 0 && cache_offered() && cache_attach(cache_wait_ms(), why, sizeof(why)))
+	if (fd >= 0 && cache_offered() && cache_attach(fd, cache_wait_ms(), why, sizeof(why)))
 		builtins.find = cache_find_builtin;
 	args.builtins = &builtins;
 	return embed_run(&args);
