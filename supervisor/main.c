@@ -29,12 +29,25 @@ struct subcommand {
 	int (*main)(int argc, char **argv);
 };
 
+/* `knext-init probe`: asks the probe server at the port the configuration names. */
+static int probe_main(int argc, char **argv)
+{
+	static char *self[] = { "knext-init", NULL };
+	struct knext_config cfg;
+
+	if (config_parse(&cfg, 1, self) < 0) {
+		fprintf(stderr, "knext-init probe: %s\n", cfg.error);
+		return 2;
+	}
+	return probe_cli_main(argc, argv, cfg.probe_port);
+}
+
 static const struct subcommand subcommands[] = {
 	/* `cache warm` runs the app: the binary's business, not cachefs's. */
 	{ "cache", "warm", warm_cli_main },
 	{ "cache", NULL, cache_cli_main },
 	{ "manifest", NULL, manifest_cli_main },
-	{ "probe", NULL, probe_cli_main },
+	{ "probe", NULL, probe_main },
 	{ NULL, NULL, NULL },
 };
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cachefs/appid.h"
@@ -11,15 +10,16 @@
 #include "supervisor/node/runtime.h"
 #include "supervisor/log.h"
 
-bool packfeed_select(struct packfeed *f, const char *app_dir)
+bool packfeed_select(struct packfeed *f, const struct knext_config *cfg)
 {
 	char buf[2 * PACK_REASON_MAX + 8];
 
 	memset(f, 0, sizeof(*f));
 	f->pf.memfd = -1;
 	/* v8_tag stays 0: only V8 knows it, and V8 rejects code cache of another tag itself. */
-	appid_fill(&f->want, app_dir, KNEXT_RUNTIME_VERSION, getenv("NODE_OPTIONS"));
-	pack_source_select(&f->src, &f->want, app_dir);
+	f->force_pread = cfg->io_pread;
+	appid_fill(&f->want, cfg->app_dir, KNEXT_RUNTIME_VERSION, cfg->node_options);
+	pack_source_select(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
 	if (f->src.skipped[0])
 		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
 			  log_json_str(buf, sizeof(buf), f->src.skipped));
@@ -76,7 +76,7 @@ static void after_cb(uv_work_t *w, int status)
 
 int packfeed_start(struct packfeed *f, uv_loop_t *loop, int sock)
 {
-	struct prefetch_opts opts = { .want = &f->want };
+	struct prefetch_opts opts = { .want = &f->want, .force_pread = f->force_pread };
 	int r;
 
 	f->sock = sock;

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "cachefs/appid.h"
+#include "supervisor/config.h"
 #include "supervisor/node/embed.h"
 #include "supervisor/node/runtime.h"
 #include "cachefs/handoff.h"
@@ -27,6 +28,13 @@ static size_t map_len;
 static char no_pack[512];
 /* The notify socket PID 1's message arrives on, for cacheAttach() (see cache_define()). */
 static int notify_sock = -1;
+/* knext-node's settings (cache_init()). */
+static const struct knext_config *settings;
+
+void cache_init(const struct knext_config *cfg)
+{
+	settings = cfg;
+}
 
 static napi_value undefined(napi_env env)
 {
@@ -288,7 +296,9 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	struct pack_identity id;
 	struct pack_writer w;
 	char *file, why[256] = "";
-	const char *app = getenv("KNEXT_APP_DIR");
+	const char *app = settings ? settings->app_dir : NULL;
+	const char *opts = settings ? settings->node_options : NULL;
+	uint64_t max_bytes = settings ? settings->cache_max_bytes : 0;
 	int32_t level = 3;
 	uint32_t tag = 0, n = 0;
 	int r;
@@ -300,7 +310,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	napi_get_value_uint32(env, argv[2], &tag);
 	napi_get_array_length(env, argv[3], &n);
 
-	appid_fill(&id, app && *app ? app : ".", KNEXT_RUNTIME_VERSION, getenv("NODE_OPTIONS"));
+	appid_fill(&id, app && *app ? app : ".", KNEXT_RUNTIME_VERSION, opts);
 	id.v8_tag = tag;
 	if ((r = pack_writer_init(&w, &id, level)) < 0) {
 		free(file);
@@ -313,7 +323,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 			r = add_entry(env, &w, e);
 	}
 	if (r == 0)
-		r = pack_writeback_file(file, &w, 0, why, sizeof(why));
+		r = pack_writeback_file(file, &w, max_bytes, why, sizeof(why));
 	pack_writer_close(&w);
 	free(file);
 	if (r == 0)

@@ -11,6 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct knext_config;
+
+/**
+ * cache_init() - the settings a written pack needs (app directory, NODE_OPTIONS, size budget).
+ * @cfg: knext-node's configuration; must live as long as the process
+ */
+void cache_init(const struct knext_config *cfg);
+
 /**
  * cache_attach() - take the pack's memfd from PID 1 and map it, waiting up to @timeout_ms for
  * PID 1's word (once attached, later calls return at once).
