@@ -29,4 +29,4 @@ bench: build fixture
 	@sh bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-libnode18

@@ -92,6 +92,8 @@ const char *pack_kind_name(uint32_t kind)
 		return "import-sites";
 	case PACK_KIND_BUILTIN_CODE_CACHE:
 		return "builtin-code-cache";
+	case PACK_KIND_SNAPSHOT:
+		return "snapshot";
 	}
 	return "unknown";
 }

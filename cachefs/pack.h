@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 #define PACK_REASON_MAX 192
+/* The one kind 7 entry's path; its content hash is XXH3-64 of "node-<version>-<arch>". */
+#define PACK_SNAPSHOT_KEY "snapshot.blob"
 
 enum pack_kind {
 	PACK_KIND_CODE_CACHE = 1,
@@ -22,7 +24,8 @@ enum pack_kind {
 	PACK_KIND_NCC_FILE = 4,
 	PACK_KIND_IMPORT_SITES = 5,
 	PACK_KIND_BUILTIN_CODE_CACHE = 6,
-	PACK_KIND_LAST = PACK_KIND_BUILTIN_CODE_CACHE,
+	PACK_KIND_SNAPSHOT = 7,
+	PACK_KIND_LAST = PACK_KIND_SNAPSHOT,
 };
 
 /**

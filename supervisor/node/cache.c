@@ -183,6 +183,19 @@ const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len)
 	return data;
 }
 
+const void *cache_find_snapshot(size_t *len)
+{
+	static const char key[] = PACK_SNAPSHOT_KEY, runtime[] = PACK_SNAPSHOT_RUNTIME;
+	const void *data;
+
+	if (!map_base ||
+	    packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT, key, sizeof(key) - 1,
+			 XXH3_64bits(runtime, sizeof(runtime) - 1), &data, len) < 0 ||
+	    !*len)
+		return NULL;
+	return data;
+}
+
 /* cacheAttach(timeoutMs: number): string — "attached ..." or why not; maps the memfd. */
 static napi_value attach_js(napi_env env, napi_callback_info info)
 {
@@ -235,7 +248,8 @@ static napi_value builtin_code_cache_js(napi_env env, napi_callback_info info)
 	return c.list;
 }
 
-/* builtinStats(): [hit, miss, rejected] — builtins compiled with and without the pack. */
+/* builtinStats(): [hit, miss, rejected] | undefined — builtins compiled with and without the
+ * pack; undefined when the runtime compiles them from its own code cache. */
 static napi_value builtin_stats_js(napi_env env, napi_callback_info info)
 {
 	struct embed_builtin_stats st;
@@ -243,7 +257,8 @@ static napi_value builtin_stats_js(napi_env env, napi_callback_info info)
 	napi_value out, v;
 
 	(void)info;
-	embed_builtins_stats(&st);
+	if (embed_builtins_stats(&st) < 0)
+		return undefined(env);
 	napi_create_array_with_length(env, 3, &out);
 	for (uint32_t i = 0; i < 3; i++) {
 		napi_create_uint32(env, *f[i], &v);

@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <node_version.h>
+
+/* The runtime a snapshot blob is for, as its pack entry's content hash names it. */
+#define PACK_SNAPSHOT_RUNTIME "node-" NODE_VERSION_STRING "-x64"
+
 /**
  * cache_attach() - take the pack's memfd from PID 1 and map it, waiting up to @timeout_ms for
  * PID 1's word (once attached, later calls return at once).
@@ -43,6 +48,15 @@ uint64_t cache_hash(const void *data, size_t len);
  * Return: the bytes (valid for the life of the process), or NULL.
  */
 const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
+
+/**
+ * cache_find_snapshot() - the startup snapshot blob in the mapped pack (kind PACK_KIND_SNAPSHOT,
+ * path PACK_SNAPSHOT_KEY, content hash XXH3-64 of PACK_SNAPSHOT_RUNTIME).
+ * @len: gets its size
+ *
+ * Return: the bytes (valid for the life of the process), or NULL.
+ */
+const void *cache_find_snapshot(size_t *len);
 
 /**
  * cache_define() - add hash(), cacheAttach(), cacheLookup(), writePack(), builtinCodeCache() and
