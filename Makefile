@@ -1,6 +1,7 @@
 # Thin wrapper for the README's two commands. The build itself is meson's (meson.build).
 BUILD ?= build
 FIXTURE := tests/fixtures/app
+FIXTURES := $(FIXTURE) tests/fixtures/next16 tests/fixtures/large
 PORT ?= 3000
 
 .PHONY: all deps fixture build demo test bench clean
@@ -11,7 +12,7 @@ deps:
 	@sh container/image/host-deps.sh
 
 fixture: deps
-	@sh tests/fixtures/build.sh $(FIXTURE)
+	@for f in $(FIXTURES); do sh tests/fixtures/build.sh $$f || exit 1; done
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)

@@ -124,6 +124,8 @@ static int parse_env(struct knext_config *c)
 	c->entry = env_str("KNEXT_ENTRY", c->entry);
 	c->hostname = env_str("KNEXT_HOSTNAME", c->hostname);
 	c->node_helper = env_str("KNEXT_NODE_HELPER", NULL);
+	/* On unless switched off: the datagram is what a pod from zero needs (see announce.h). */
+	c->announce = strcmp(env_str("KNEXT_ANNOUNCE", "1"), "0") != 0;
 
 	u = (unsigned)c->port;
 	if ((r = env_uint(c, "PORT", 1, 65535, &u)) < 0)
@@ -278,6 +280,7 @@ const char *config_usage(void)
 	       "  KNEXT_KILL_PROCESS_GROUP, TINI_KILL_PROCESS_GROUP  Same as -g.\n"
 	       "  KNEXT_APP_DIR, KNEXT_ENTRY, KNEXT_HOSTNAME, PORT, KNEXT_PROBE_PORT,\n"
 	       "  KNEXT_GRACE_MS, KNEXT_HEARTBEAT_MS, KNEXT_LIVENESS_TIMEOUT_MS, KNEXT_NODE_HELPER\n"
+	       "  KNEXT_ANNOUNCE=0                                   No datagram to the gateway at start.\n"
 	       "Compile cache:\n"
 	       "  KNEXT_PACK, KNEXT_CACHE_DIR, KNEXT_CACHE_WRITEBACK=1, KNEXT_RECORD_AFTER_MS,\n"
 	       "  KNEXT_CACHE_MAX_BYTES, KNEXT_IO=pread, KNEXT_NCC_PACK (exec mode, node >= 22)\n";

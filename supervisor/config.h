@@ -34,6 +34,7 @@ enum config_mode {
  * @heartbeat_ms:   KNEXT_HEARTBEAT_MS
  * @liveness_timeout_ms: KNEXT_LIVENESS_TIMEOUT_MS
  * @node_helper:    KNEXT_NODE_HELPER, path of knext-node (NULL = beside knext-init)
+ * @announce:       KNEXT_ANNOUNCE (default on; "0" is off): one datagram to the default gateway at start
  * @error:          why config_parse() failed
  */
 struct knext_config {
@@ -55,6 +56,7 @@ struct knext_config {
 	unsigned heartbeat_ms;
 	unsigned liveness_timeout_ms;
 	const char *node_helper;
+	bool announce;
 	char error[160];
 };
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "log.h"
 #include "child.h"
 
@@ -425,6 +426,10 @@ int pid1_run(struct pid1 *p)
 		ncc_prepare(&p->ncc);
 	}
 
+	/* Before the child can listen: the first request after scale-from-zero must not wait for
+	 * the node to relearn this pod's address. Microseconds; never fails the start. */
+	if (p->cfg->announce)
+		announce_send("/proc/net/route", "/proc/net/ipv6_route", ANNOUNCE_PORT);
 	if ((r = child_spawn(&spec, &pid)) < 0) {
 		/* As a shell (and tini) would: one line, 127 not found, 126 not executable. */
 		fprintf(stderr, "knext-init: exec %s failed: %s\n",

@@ -25,6 +25,7 @@ static const char *const vars[] = {
 	"TINI_KILL_PROCESS_GROUP",
 	"KNEXT_VERBOSITY",
 	"TINI_VERBOSITY",
+	"KNEXT_ANNOUNCE",
 };
 
 static void clean_env(void)
@@ -128,6 +129,21 @@ Test(config, environment)
 	setenv("KNEXT_VERBOSITY", "3", 1);
 	cr_assert_eq(parse(&c, 1, argv), 0);
 	cr_assert_eq(c.verbosity, 3, "KNEXT_VERBOSITY wins over TINI_VERBOSITY");
+}
+
+Test(config, announce_is_on_unless_zero)
+{
+	struct knext_config c;
+	const char *argv[] = { "knext-init", NULL };
+
+	cr_assert_eq(parse(&c, 1, argv), 0);
+	cr_assert(c.announce);
+	setenv("KNEXT_ANNOUNCE", "0", 1);
+	cr_assert_eq(parse(&c, 1, argv), 0);
+	cr_assert(!c.announce);
+	setenv("KNEXT_ANNOUNCE", "1", 1);
+	cr_assert_eq(parse(&c, 1, argv), 0);
+	cr_assert(c.announce);
 }
 
 Test(config, bad_environment_is_an_error_naming_the_variable)
