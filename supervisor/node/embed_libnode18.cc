@@ -4,7 +4,7 @@
 // sequence of node.h calls an embedder makes for one environment, and the code cache of Node's
 // builtins, which Debian's build lacks. Kept small on purpose; everything else the child does is
 // C (node_main.c, binding.c, cache.c) or the bootstrap JS.
-#include "embed.h"
+#include "supervisor/node/embed.h"
 
 #include <dlfcn.h>
 #include <node.h>

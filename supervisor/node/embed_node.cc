@@ -11,7 +11,7 @@
 //
 // Any other process that runs this executable (child_process.fork() of the app, a snapshot
 // build) is plain `node`: glibc gets Node's own main.
-#include "embed.h"
+#include "supervisor/node/embed.h"
 
 #include <dlfcn.h>
 #include <node.h>
