@@ -16,6 +16,8 @@
 #include "common/packkind.h"
 
 #define PACK_REASON_MAX 192
+/* The longest entry path a pack holds (FORMAT.md). */
+#define PACK_MAX_PATH 4095u
 /* The one kind 7 entry's path; its content hash is XXH3-64 of "node-<version>-<arch>". */
 #define PACK_SNAPSHOT_KEY "snapshot.blob"
 

@@ -16,9 +16,18 @@
 /* The runtime a snapshot blob is for, as its pack entry's content hash names it. */
 #define PACK_SNAPSHOT_RUNTIME "node-" NODE_VERSION_STRING "-x64"
 
+struct knext_config;
+
+/**
+ * cache_init() - the settings a written pack needs (app directory, NODE_OPTIONS, size budget).
+ * @cfg: knext-node's configuration; must live as long as the process
+ */
+void cache_init(const struct knext_config *cfg);
+
 /**
  * cache_attach() - take the pack's memfd from PID 1 and map it, waiting up to @timeout_ms for
  * PID 1's word (once attached, later calls return at once).
+ * @sock:       the notify socket PID 1's message arrives on (cachefs/handoff.h)
  * @timeout_ms: how long to wait
  * @why:        gets "attached N bytes" or why not
  * @n:          size of @why
@@ -28,7 +37,7 @@
  *
  * Return: 1 when the pack is mapped, 0 otherwise.
  */
-int cache_attach(int timeout_ms, char *why, size_t n);
+int cache_attach(int sock, int timeout_ms, char *why, size_t n);
 
 /**
  * cache_hash() - the content hash of pack keys (XXH3-64).
@@ -63,9 +72,10 @@ const void *cache_find_snapshot(size_t *len);
  * builtinStats() to @exports.
  * @env:     N-API environment
  * @exports: the binding's exports
+ * @sock:    the notify socket cacheAttach() waits on, -1 for none
  *
  * Return: 0, or -EINVAL when N-API refused a property.
  */
-int cache_define(napi_env env, napi_value exports);
+int cache_define(napi_env env, napi_value exports, int sock);
 
 #endif
