@@ -16,6 +16,7 @@
 #include "supervisor/config.h"
 #include "supervisor/node/embed.h"
 #include "supervisor/node/runtime.h"
+#include "supervisor/snapshot.h"
 #include "cachefs/handoff.h"
 #include "cachefs/pack.h"
 #include "cachefs/packmem.h"
@@ -159,12 +160,12 @@ const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len)
 
 const void *cache_find_snapshot(size_t *len)
 {
-	static const char key[] = PACK_SNAPSHOT_KEY, runtime[] = PACK_SNAPSHOT_RUNTIME;
+	static const char key[] = SNAPSHOT_BLOB_PATH;
 	const void *data;
 
 	if (!map_base ||
-	    packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT, key, sizeof(key) - 1,
-			 XXH3_64bits(runtime, sizeof(runtime) - 1), &data, len) < 0 ||
+	    packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT_BLOB, key, sizeof(key) - 1,
+			 snapshot_blob_hash(NODE_VERSION_STRING, "x64"), &data, len) < 0 ||
 	    !*len)
 		return NULL;
 	return data;

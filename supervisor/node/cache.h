@@ -11,11 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <node_version.h>
-
-/* The runtime a snapshot blob is for, as its pack entry's content hash names it. */
-#define PACK_SNAPSHOT_RUNTIME "node-" NODE_VERSION_STRING "-x64"
-
 struct knext_config;
 
 /**
@@ -59,8 +54,8 @@ uint64_t cache_hash(const void *data, size_t len);
 const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
 
 /**
- * cache_find_snapshot() - the startup snapshot blob in the mapped pack (kind PACK_KIND_SNAPSHOT,
- * path PACK_SNAPSHOT_KEY, content hash XXH3-64 of PACK_SNAPSHOT_RUNTIME).
+ * cache_find_snapshot() - the startup snapshot blob for this runtime in the mapped pack (kind
+ * PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH, content hash snapshot_blob_hash(), supervisor/snapshot.h).
  * @len: gets its size
  *
  * Return: the bytes (valid for the life of the process), or NULL.
