@@ -121,12 +121,16 @@ int snapshot_build_record_env(const struct snapshot_build *b)
 	const char *old = getenv("NODE_OPTIONS");
 	char opts[PATH_MAX * 2], path[PATH_MAX];
 
-	path_in(b, "record.js", path);
-	if ((size_t)snprintf(opts, sizeof(opts),
-			     "%s%s--require=%s --no-experimental-require-module", old ? old : "",
-			     old && *old ? " " : "", path) >= sizeof(opts))
-		return -ENAMETOOLONG;
-	setenv("NODE_OPTIONS", opts, 1);
+	/* knext-node's bootstrap records by itself and knext-node turns require(esm) off (a flag,
+	 * not NODE_OPTIONS, which is part of the pack's identity); the node CLI preloads record.js. */
+	if (!b->embedded) {
+		path_in(b, "record.js", path);
+		if ((size_t)snprintf(opts, sizeof(opts),
+				     "%s%s--require=%s --no-experimental-require-module",
+				     old ? old : "", old && *old ? " " : "", path) >= sizeof(opts))
+			return -ENAMETOOLONG;
+		setenv("NODE_OPTIONS", opts, 1);
+	}
 	path_in(b, "modules", path);
 	setenv("KNEXT_SNAPSHOT_RECORD", path, 1);
 	return 0;

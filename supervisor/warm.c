@@ -24,7 +24,7 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n",
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd] [-- NODE SCRIPT...]\n",
 	      stderr);
 }
 
@@ -76,9 +76,30 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd,
 			_exit(127);
 	} else {
 		setenv("KNEXT_RECORD_PACK", out, 1);
+		if (snap && snapshot_build_record_env(snap) < 0)
+			_exit(127);
 	}
 	execv(exe, argv);
 	_exit(127);
+}
+
+/* knext-node (beside this binary unless KNEXT_NODE_HELPER says otherwise): embedded mode's
+ * runtime, and its snapshot builder. */
+static const char *knext_node_path(void)
+{
+	static char path[PATH_MAX];
+	const char *helper = getenv("KNEXT_NODE_HELPER");
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	char *slash;
+
+	if (helper && *helper)
+		return helper;
+	if (n < 0)
+		return "knext-node";
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "knext-node");
+	return path;
 }
 
 /* A port nothing listens on right now, from the kernel's ephemeral range. */
@@ -177,10 +198,6 @@ int warm_cli_main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (snapshot && optind >= argc) {
-		fputs("cache warm: --snapshot needs the command (-- NODE SCRIPT...)\n", stderr);
-		return 2;
-	}
 	if (nurls == 0)
 		urls[nurls++] = "/";
 	if (!realpath(app, abs_app)) {
@@ -209,6 +226,7 @@ int warm_cli_main(int argc, char **argv)
 		}
 	}
 	snap.stored = !snap_zstd;
+	snap.embedded = optind >= argc;
 	if (snapshot && (r = snapshot_build_init(&snap)) < 0) {
 		fprintf(stderr, "cache warm: no scratch directory for the snapshot: %s\n",
 			strerror(-r));
@@ -253,7 +271,8 @@ int warm_cli_main(int argc, char **argv)
 	/* A snapshot that cannot be built leaves the pack without one: pods start from the cache. */
 	if (snapshot) {
 		fflush(stdout);
-		snapshot_build_run(&snap, abs_app, argv[optind], abs_out);
+		snapshot_build_run(&snap, abs_app, snap.embedded ? knext_node_path() : argv[optind],
+				   abs_out);
 		snapshot_build_close(&snap);
 	}
 	return 0;

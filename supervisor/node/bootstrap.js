@@ -431,6 +431,28 @@ if (recordFiles.length > 0) {
 		setTimeout(() => record('timer'), after).unref();
 }
 
+// `cache warm --snapshot`: the CommonJS modules loaded when the first response is finished, in
+// the order they were first required, one a line, for the snapshot builder (FORMAT.md, kind 7).
+const snapshotRecord = env.KNEXT_SNAPSHOT_RECORD;
+delete env.KNEXT_SNAPSHOT_RECORD;
+if (snapshotRecord) {
+	const http = require('http');
+	const emit = http.Server.prototype.emit;
+	let written = false;
+	const writeRecord = () => {
+		if (written)
+			return;
+		written = true;
+		const files = Object.keys(Module._cache).filter((f) => f !== entry && !f.endsWith('.node'));
+		fs.writeFileSync(snapshotRecord, files.join('\n') + '\n');
+	};
+	http.Server.prototype.emit = function knextRecordEmit(name, req, res) {
+		if (name === 'request' && !written && res)
+			res.once('finish', writeRecord);
+		return Reflect.apply(emit, this, arguments);
+	};
+}
+
 // A heap restored from the app's startup snapshot hands over through the function its builder
 // left at globalThis[Symbol.for('knext.restore')], called with the binding and the settings; a
 // normal start runs the entry as `node server.js` would. (`snapshot` is a parameter only of

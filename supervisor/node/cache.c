@@ -171,6 +171,17 @@ const void *cache_find_snapshot(size_t *len)
 	return data;
 }
 
+const void *cache_find_snapshot_record(size_t *len)
+{
+	static const char key[] = SNAPSHOT_ENV_PATH;
+	const void *data;
+
+	if (!map_base || packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT_ENV, key, sizeof(key) - 1,
+				      SNAPSHOT_ENV_HASH, &data, len) < 0)
+		return NULL;
+	return data;
+}
+
 /* cacheAttach(timeoutMs: number): string — "attached ..." or why not; maps the memfd. */
 static napi_value attach_js(napi_env env, napi_callback_info info)
 {

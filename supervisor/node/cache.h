@@ -63,6 +63,15 @@ const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
 const void *cache_find_snapshot(size_t *len);
 
 /**
+ * cache_find_snapshot_record() - the record of the snapshot's build (kind 8, FORMAT.md), which
+ * snapshot_env_check() compares with this start before the blob may be used.
+ * @len: receives its length
+ *
+ * Return: a pointer into the mapped memfd, or NULL when the pack has none.
+ */
+const void *cache_find_snapshot_record(size_t *len);
+
+/**
  * cache_define() - add hash(), cacheAttach(), cacheLookup(), writePack(), builtinCodeCache() and
  * builtinStats() to @exports.
  * @env:     N-API environment

