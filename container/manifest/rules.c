@@ -7,6 +7,7 @@
  * the webhook calls with name.WeakValidation). Each rule names the function it follows.
  */
 #include <ctype.h>
+#include <strings.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -381,4 +382,44 @@ int mf_image_ref(const char *s, bool need_digest, char *buf, size_t size)
 			buf, size,
 			"image digest must be sha256: followed by exactly 64 lowercase hex digits");
 	return check_tag_ref(s, (size_t)(at - s), buf, size);
+}
+
+/*
+ * What sigs.k8s.io/yaml (YAML 1.1, how kubectl and the API server read YAML) makes of a plain
+ * scalar that is neither a string nor null: a bool (true, yes, on, ... in any casing) or a
+ * number (decimal with optional fraction and exponent, 0x hex, 0o octal, .inf, .nan).
+ */
+bool mf_plain_typed(const char *s)
+{
+	static const char *const words[] = { "true", "false", "yes",  "no",    "on",	"off",
+					     "y",    "n",     ".inf", "-.inf", "+.inf", ".nan" };
+	const char *p = s;
+	bool digits = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o') && p[2])
+		return strspn(p + 2, p[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567") ==
+		       strlen(p + 2);
+	for (; isdigit((unsigned char)*p) || *p == '_'; p++)
+		digits |= *p != '_';
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p) || *p == '_'; p++)
+			digits |= *p != '_';
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return !*p;
 }
