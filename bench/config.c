@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "bench/config.h"
 
 enum kind { K_NODE, K_TINI_NODE, K_NODE22, K_NODE22_NCC, K_KNEXT, K_KNEXT_PACK, K_EXEC22_PACK };
 

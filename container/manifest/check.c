@@ -16,9 +16,9 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
-#include "check.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
+#include "container/manifest/check.h"
 
 #define TMETA "spec.template.metadata.annotations"
 #define AS "autoscaling.knative.dev/"

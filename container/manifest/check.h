@@ -10,7 +10,7 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 #define POD "spec.template.spec"
 #define MAX_VOLUMES 64

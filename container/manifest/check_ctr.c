@@ -12,9 +12,9 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
-#include "check.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
+#include "container/manifest/check.h"
 
 /* validContainerPorts' names; the serving port's name is "http" when none is given. */
 static const char *const port_names[] = { "", "h2c", "http1", NULL };
@@ -100,7 +100,7 @@ static void check_env(struct ck *c, struct fy_node *ctr, const char *cp, bool si
 		if (!name || !*name)
 			manifest_errors_add(c->errs, f, "is required");
 		/* reservedEnvVars; sidecars may set PORT (reservedSidecarEnvVars). */
-		else if (mf_env_reserved(name) && !(sidecar && !strcmp(name, "PORT")))
+		else if (knative_env_reserved(name) && !(sidecar && !strcmp(name, "PORT")))
 			manifest_errors_add(c->errs, f, "\"%s\" is a reserved environment variable",
 					    name);
 		else if (!mf_env_name(name))
@@ -195,7 +195,7 @@ static void check_port(struct ck *c, struct fy_node *p, const char *cp)
 	mf_pathf(f, sizeof(f), "%s.ports[0].containerPort", cp);
 	if (ck_get(p, "containerPort") && !ck_num(ck_get(p, "containerPort"), &v))
 		manifest_errors_add(c->errs, f, "must be an integer");
-	else if (mf_port_reserved(v))
+	else if (knative_port_reserved(v))
 		manifest_errors_add(c->errs, f,
 				    "%ld is a reserved port, please use a different value", v);
 	else if (v < 0 || v > 65535)

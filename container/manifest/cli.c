@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 #define INPUT_MAX_BYTES (4u << 20)
 

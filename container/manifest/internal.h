@@ -8,13 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/knative.h"
+
 struct fy_diag;
 struct fy_document;
 
-/* Knative's ports (queue-proxy, metrics, profiling): a container may not use them. */
-bool mf_port_reserved(long port);
-/* Env names Knative sets itself and the webhook rejects. */
-bool mf_env_reserved(const char *name);
 /* A DNS-1123 label of at most @max characters. */
 bool mf_dns_label(const char *s, size_t max);
 /* A DNS-1035 label: a DNS-1123 label of at most 63 that starts with a letter. */

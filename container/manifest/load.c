@@ -9,8 +9,8 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 static void discard_cb(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "defaults.h"
+#include "common/defaults.h"
 
 #define NEXTAPP_API_VERSION "knext.dev/v1alpha1"
 #define NEXTAPP_KIND "NextApp"

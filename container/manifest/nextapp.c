@@ -8,30 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "internal.h"
-
-static const long reserved_ports[] = { 8012, 8013, 8022, 9090, 9091, 8008 };
-static const char *const reserved_env[] = { "PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION" };
-bool mf_port_reserved(long port)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_ports) / sizeof(reserved_ports[0]); i++)
-		if (reserved_ports[i] == port)
-			return true;
-	return false;
-}
-
-bool mf_env_reserved(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_env) / sizeof(reserved_env[0]); i++)
-		if (!strcmp(reserved_env[i], name))
-			return true;
-	return false;
-}
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 static void probe_init(struct nextapp_probe *p, bool enabled)
 {
@@ -320,7 +298,7 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 			"starting and ending with a letter or digit");
 	if (app->port < 1 || app->port > 65535)
 		manifest_errors_add(errs, "spec.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->port))
+	else if (knative_port_reserved(app->port))
 		manifest_errors_add(errs, "spec.port", "%d is a port reserved by Knative",
 				    app->port);
 	if (app->timeout_seconds != NEXTAPP_UNSET &&
@@ -357,7 +335,7 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 	}
 	if (app->probes.port < 1 || app->probes.port > 65535)
 		manifest_errors_add(errs, "spec.probes.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->probes.port))
+	else if (knative_port_reserved(app->probes.port))
 		manifest_errors_add(errs, "spec.probes.port", "%d is a port reserved by Knative",
 				    app->probes.port);
 	else if (app->probes.port == app->port)

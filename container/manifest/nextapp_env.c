@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 /* Env knext-init reads whose values the rendered Service sets from the NextApp's own fields. */
 static const struct {
@@ -116,7 +116,7 @@ void mf_check_env(const struct nextapp *app, struct manifest_errors *errs)
 			continue;
 		}
 		/* serving validateEnvVar: reservedEnvVars. */
-		if (mf_env_reserved(n)) {
+		if (knative_env_reserved(n)) {
 			manifest_errors_add(errs, f, "\"%s\" is a reserved environment variable",
 					    n);
 			continue;

@@ -12,8 +12,8 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 struct parser {
 	struct nextapp *app;

@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 #define SCRATCH_VOLUME "knext-scratch"
 #define NEXT_CACHE_VOLUME "knext-next-cache"

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 static bool lower_alnum(char c)
 {

@@ -9,8 +9,8 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 int mf_stream_count(const char *text, size_t len)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "informer.h"
+#include "container/operator/informer.h"
 
 /* What a watch ended with, besides -errno. */
 #define WATCH_GONE 1

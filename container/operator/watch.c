@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch.h"
+#include "container/operator/watch.h"
 
 void watch_lines_init(struct watch_lines *wl)
 {

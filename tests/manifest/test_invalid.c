@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMAGE "registry.example/app@sha256:" DIGEST

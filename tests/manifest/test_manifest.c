@@ -12,7 +12,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMAGE "registry.example/app@sha256:" DIGEST

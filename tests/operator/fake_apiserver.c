@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_internal.h"
+#include "tests/operator/fake_internal.h"
 
 double fake_now_ms(void)
 {

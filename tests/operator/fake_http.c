@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_internal.h"
+#include "tests/operator/fake_internal.h"
 
 #define BOOKMARK_MS 1000
 

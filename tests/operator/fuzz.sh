@@ -13,10 +13,10 @@ work=$(mktemp -d /tmp/knext-operator-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 cflags="-g -O1 -D_GNU_SOURCE -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086
-if ! clang $cflags -I"$top/container/operator" -I"$top/container/manifest" \
+if ! clang $cflags -I"$top" \
 	$(pkg-config --cflags jansson libfyaml) -o "$work/fuzz" "$here/fuzz_watch.c" \
 	"$top/container/operator/watch.c" "$top/container/operator/kubeconfig.c" \
-	"$top/container/operator/render.c" $(ls "$top"/container/manifest/*.c | grep -v '/cli\.c$') \
+	"$top/container/operator/render.c" $(ls "$top"/container/manifest/*.c "$top"/common/*.c | grep -v '/cli\.c$') \
 	$(pkg-config --libs jansson libfyaml) -lxxhash \
 	>"$work/build.log" 2>&1; then
 	if grep -q "libclang_rt.fuzzer\|cannot find -lclang_rt" "$work/build.log"; then

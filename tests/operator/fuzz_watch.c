@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kubeconfig.h"
-#include "render.h"
-#include "watch.h"
+#include "container/operator/kubeconfig.h"
+#include "container/operator/render.h"
+#include "container/operator/watch.h"
 
 static int line_cb(void *ud, char *line, size_t len)
 {

@@ -12,8 +12,8 @@
 
 #include <criterion/criterion.h>
 
-#include "harness.h"
-#include "manifest.h"
+#include "tests/operator/harness.h"
+#include "container/manifest/manifest.h"
 
 #define NS "default"
 #define WAIT_MS 15000

@@ -15,9 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "listenwatch.h"
-#include "notify.h"
+#include "tests/probes/harness.h"
+#include "probes/listenwatch.h"
+#include "probes/notify.h"
 
 static struct notify_server ns;
 static struct listenwatch lw;
