@@ -99,6 +99,13 @@ static const char *env_str(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+void config_zone(struct knext_zone *z)
+{
+	/* Set but empty is a zone without basePath: getenv, not env_str. */
+	z->base_path = getenv("KNEXT_BASE_PATH");
+	z->asset_prefix = getenv("KNEXT_ASSET_PREFIX");
+}
+
 static void set_defaults(struct knext_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -126,6 +133,7 @@ static int parse_env(struct knext_config *c)
 	c->node_helper = env_str("KNEXT_NODE_HELPER", NULL);
 	/* On unless switched off: the datagram is what a pod from zero needs (see announce.h). */
 	c->announce = strcmp(env_str("KNEXT_ANNOUNCE", "1"), "0") != 0;
+	config_zone(&c->zone);
 
 	u = (unsigned)c->port;
 	if ((r = env_uint(c, "PORT", 1, 65535, &u)) < 0)
@@ -281,6 +289,9 @@ const char *config_usage(void)
 	       "  KNEXT_APP_DIR, KNEXT_ENTRY, KNEXT_HOSTNAME, PORT, KNEXT_PROBE_PORT,\n"
 	       "  KNEXT_GRACE_MS, KNEXT_HEARTBEAT_MS, KNEXT_LIVENESS_TIMEOUT_MS, KNEXT_NODE_HELPER\n"
 	       "  KNEXT_ANNOUNCE=0                                   No datagram to the gateway at start.\n"
+	       "Multi-Zones (set from the NextApp's spec.zone):\n"
+	       "  KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX                The zone's basePath and assetPrefix;\n"
+	       "                                                     a build made for others is refused.\n"
 	       "Compile cache:\n"
 	       "  KNEXT_PACK, KNEXT_CACHE_DIR, KNEXT_CACHE_WRITEBACK=1, KNEXT_RECORD_AFTER_MS,\n"
 	       "  KNEXT_CACHE_MAX_BYTES, KNEXT_IO=pread, KNEXT_NCC_PACK (exec mode, node >= 22)\n";

@@ -9,6 +9,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/**
+ * struct knext_zone - the Multi-Zones zone the pod is deployed as (the rendered Service sets both
+ * from the NextApp's spec.zone); a build made for other paths is refused at start (zone.h).
+ * @base_path:    KNEXT_BASE_PATH, NULL when not set ("" is a zone without basePath)
+ * @asset_prefix: KNEXT_ASSET_PREFIX, NULL when not set
+ */
+struct knext_zone {
+	const char *base_path;
+	const char *asset_prefix;
+};
+
 enum config_mode {
 	CONFIG_MODE_EMBEDDED, /* no command: run the Next.js app on embedded Node */
 	CONFIG_MODE_EXEC, /* a command after the options: tini-like */
@@ -35,6 +46,7 @@ enum config_mode {
  * @liveness_timeout_ms: KNEXT_LIVENESS_TIMEOUT_MS
  * @node_helper:    KNEXT_NODE_HELPER, path of knext-node (NULL = beside knext-init)
  * @announce:       KNEXT_ANNOUNCE (default on; "0" is off): one datagram to the default gateway at start
+ * @zone:           KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX (see config_zone())
  * @error:          why config_parse() failed
  */
 struct knext_config {
@@ -57,6 +69,7 @@ struct knext_config {
 	unsigned liveness_timeout_ms;
 	const char *node_helper;
 	bool announce;
+	struct knext_zone zone;
 	char error[160];
 };
 
@@ -69,6 +82,13 @@ struct knext_config {
  * Return: 0, or -EINVAL with @c->error saying which flag or variable is wrong.
  */
 int config_parse(struct knext_config *c, int argc, char **argv);
+
+/**
+ * config_zone() - read the zone variables alone (for subcommands such as `cache warm`, which
+ * parse their own flags); config_parse() fills @c->zone the same way.
+ * @z: receives them
+ */
+void config_zone(struct knext_zone *z);
 
 /**
  * config_exit_code() - the exit code to report for a child's wait status.
