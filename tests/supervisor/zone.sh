@@ -46,9 +46,9 @@ start() {
 	pids+=("$UPID")
 }
 
-# ready PROBE [TRIES]: /readyz answers 200 (10 ms steps).
+# ready PROBE [TRIES]: /readyz answers 200 (10 ms steps, 60 s: a loaded CI machine is slow).
 ready() {
-	for _ in $(seq "${2:-1500}"); do
+	for _ in $(seq "${2:-6000}"); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz")" = 200 ] && return 0
 		sleep 0.01
 	done
