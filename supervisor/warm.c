@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cachefs/pack.h"
+#include "supervisor/snapshot_build.h"
 #include "probes/cli.h"
 #include "supervisor/config.h"
 #include "supervisor/zone.h"
@@ -25,7 +26,7 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [-- NODE SCRIPT...]\n"
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n"
 	      "The first --url defaults to the basePath + \"/\" (KNEXT_BASE_PATH, else the build's);\n"
 	      "a build made for another zone (KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX) is refused.\n",
 	      stderr);
@@ -41,7 +42,8 @@ static long now_ms(void)
 
 /* Embedded mode records the pack itself (KNEXT_RECORD_PACK); with a command, exec mode keeps
  * that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
-static pid_t start_app(const char *app, const char *out, int port, char **cmd)
+static pid_t start_app(const char *app, const char *out, int port, char **cmd,
+		       const struct snapshot_build *snap)
 {
 	char exe[PATH_MAX], num[16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -72,6 +74,8 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd)
 	if (cmd) {
 		setenv("HOSTNAME", "127.0.0.1", 1);
 		setenv("KNEXT_NCC_PACK", out, 1);
+		if (snap && snapshot_build_record_env(snap) < 0)
+			_exit(127);
 		if (chdir(app) < 0)
 			_exit(127);
 	} else {
@@ -143,6 +147,8 @@ int warm_cli_main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "snapshot", no_argument, NULL, 's' },
+		{ "snapshot-zstd", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,7 +156,8 @@ int warm_cli_main(int argc, char **argv)
 	char abs_out[PATH_MAX], abs_app[PATH_MAX], first_url[ZONE_PATH_MAX + 2];
 	char why[2 * ZONE_PATH_MAX + 256];
 	struct knext_zone zone;
-	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r;
+	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
+	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
 	long deadline;
 	pid_t pid;
@@ -179,6 +186,13 @@ int warm_cli_main(int argc, char **argv)
 		case 't':
 			timeout_ms = atoi(optarg);
 			break;
+		case 's':
+			snapshot = 1;
+			break;
+		case 'z':
+			snapshot = 1;
+			snap_zstd = 1;
+			break;
 		default:
 			usage();
 			return opt == 'h' ? 0 : 2;
@@ -188,6 +202,10 @@ int warm_cli_main(int argc, char **argv)
 		port = free_port();
 	if (!app || !out || port <= 0 || port > 65535 || timeout_ms <= 0) {
 		usage();
+		return 2;
+	}
+	if (snapshot && optind >= argc) {
+		fputs("cache warm: --snapshot needs the command (-- NODE SCRIPT...)\n", stderr);
 		return 2;
 	}
 	if (!realpath(app, abs_app)) {
@@ -228,10 +246,18 @@ int warm_cli_main(int argc, char **argv)
 			}
 		}
 	}
-	deadline = now_ms() + timeout_ms;
-	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL)) < 0) {
-		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+	snap.stored = !snap_zstd;
+	if (snapshot && (r = snapshot_build_init(&snap)) < 0) {
+		fprintf(stderr, "cache warm: no scratch directory for the snapshot: %s\n",
+			strerror(-r));
+		snapshot_build_close(&snap);
 		return 1;
+	}
+	deadline = now_ms() + timeout_ms;
+	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL,
+			     snapshot ? &snap : NULL)) < 0) {
+		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+		goto fail;
 	}
 	r = wait_ready(port, urls[0], deadline, pid);
 	if (r < 0) {
@@ -239,7 +265,7 @@ int warm_cli_main(int argc, char **argv)
 			r == -ECHILD ? "it exited" : "timed out");
 		if (r != -ECHILD)
 			stop_app(pid);
-		return 1;
+		goto fail;
 	}
 	for (int i = 0; i < nurls; i++) {
 		int code = probe_cli_request(port, urls[i], timeout_ms, NULL, 0);
@@ -255,10 +281,19 @@ int warm_cli_main(int argc, char **argv)
 		fprintf(stderr, "cache warm: no valid pack at %s: %s\n", abs_out,
 			pk.reason[0] ? pk.reason : strerror(-r));
 		pack_close(&pk);
-		return 1;
+		goto fail;
 	}
 	printf("cache warm: %s: %u entries, %llu bytes of code cache\n", abs_out, pk.entry_count,
 	       (unsigned long long)pk.raw_size);
 	pack_close(&pk);
+	/* A snapshot that cannot be built leaves the pack without one: pods start from the cache. */
+	if (snapshot) {
+		fflush(stdout);
+		snapshot_build_run(&snap, abs_app, argv[optind], abs_out);
+		snapshot_build_close(&snap);
+	}
 	return 0;
+fail:
+	snapshot_build_close(&snap);
+	return 1;
 }
