@@ -176,8 +176,8 @@ const void *cache_find_snapshot_record(size_t *len)
 	static const char key[] = SNAPSHOT_ENV_PATH;
 	const void *data;
 
-	if (!map_base || packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT_ENV, key, sizeof(key) - 1,
-				      SNAPSHOT_ENV_HASH, &data, len) < 0)
+	if (!map_base || packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT_ENV, key,
+				      sizeof(key) - 1, SNAPSHOT_ENV_HASH, &data, len) < 0)
 		return NULL;
 	return data;
 }

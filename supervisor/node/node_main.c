@@ -64,8 +64,10 @@ static int snapshot_fits(const struct knext_config *c)
 
 	rec = cache_find_snapshot_record(&len);
 	if (!rec)
-		snprintf(why, sizeof(why), "refused: the pack has no record of the snapshot's build");
-	else if (!realpath(c->app_dir ? c->app_dir : "/app", app) || !realpath("/proc/self/exe", exe))
+		snprintf(why, sizeof(why),
+			 "refused: the pack has no record of the snapshot's build");
+	else if (!realpath(c->app_dir ? c->app_dir : "/app", app) ||
+		 !realpath("/proc/self/exe", exe))
 		snprintf(why, sizeof(why), "refused: %s", strerror(errno));
 	else if (snapshot_env_check(rec, len, app, exe, why + 9, sizeof(why) - 9) == 0)
 		return 1;
