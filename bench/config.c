@@ -19,6 +19,7 @@ enum kind {
 	K_KNEXT_PACK,
 	K_EXEC22_PACK,
 	K_EXEC_SNAPSHOT,
+	K_KNEXT_SNAPSHOT,
 };
 
 static const struct {
@@ -34,6 +35,8 @@ static const struct {
 	{ "knext", K_KNEXT, false },
 	{ "knext+pack", K_KNEXT_PACK, false },
 	{ "knext+pack:cold", K_KNEXT_PACK, true },
+	{ "knext+snapshot", K_KNEXT_SNAPSHOT, false },
+	{ "knext+snapshot:cold", K_KNEXT_SNAPSHOT, true },
 	{ "knext-exec22+pack", K_EXEC22_PACK, false },
 	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false },
 	{ "knext-exec+snapshot:cold", K_EXEC_SNAPSHOT, true },
@@ -350,6 +353,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		return prepare_node22_ncc(job, t, path);
 	case K_KNEXT:
 	case K_KNEXT_PACK:
+	case K_KNEXT_SNAPSHOT:
 	case K_EXEC22_PACK:
 	case K_EXEC_SNAPSHOT:
 		if (!executable(t->knext))
@@ -385,15 +389,16 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
-		     k == K_EXEC22_PACK	  ? "-exec22" :
-		     k == K_EXEC_SNAPSHOT ? "-snapshot" :
-					    "") >= (int)sizeof(pack))
+		     k == K_EXEC22_PACK	   ? "-exec22" :
+		     k == K_EXEC_SNAPSHOT  ? "-snapshot" :
+		     k == K_KNEXT_SNAPSHOT ? "-snapshot-embedded" :
+					     "") >= (int)sizeof(pack))
 		return not_ready(job, "work directory path too long");
 	if (make_pack(job, t, pack,
 		      k == K_EXEC22_PACK   ? t->node22 :
 		      k == K_EXEC_SNAPSHOT ? t->node24 :
 					     NULL,
-		      k == K_EXEC_SNAPSHOT) < 0)
+		      k == K_EXEC_SNAPSHOT || k == K_KNEXT_SNAPSHOT) < 0)
 		return -ENOENT;
 	job_evict(job, pack);
 	if (k == K_EXEC_SNAPSHOT) {

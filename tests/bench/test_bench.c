@@ -362,6 +362,8 @@ Test(config, names_are_the_issue_s)
 					    "knext",
 					    "knext+pack",
 					    "knext+pack:cold",
+					    "knext+snapshot",
+					    "knext+snapshot:cold",
 					    "knext-exec22+pack",
 					    "knext-exec+snapshot",
 					    "knext-exec+snapshot:cold" };

@@ -156,6 +156,8 @@ static const char *const configs[] = { "node",
 				       "knext",
 				       "knext+pack",
 				       "knext+pack:cold",
+				       "knext+snapshot",
+				       "knext+snapshot:cold",
 				       "knext-exec22+pack",
 				       "knext-exec+snapshot",
 				       "knext-exec+snapshot:cold" };

@@ -40,13 +40,20 @@ globalThis[Symbol.for('knext.restore')] = function restore(knext, settings) {
 		.listen(Number(settings.port));
 };
 EOF
-# mkpack.js: a pack of the app whose only entry is the blob, written by knext-node's own binding.
+# mkpack.js: a pack of the app whose entries are the blob and the record of its build (this app,
+# this knext-node, no environment read: FORMAT.md, kind 8), written by knext-node's own binding.
 cat >"$app/mkpack.js" <<'EOF'
 const fs = require('fs');
 const knext = process._linkedBinding('knext');
+const exe = fs.realpathSync(process.execPath);
+const st = fs.statSync(exe, { bigint: true });
+const record = ['knext-snapshot 1', `app ${fs.realpathSync(process.env.KNEXT_APP_DIR)}`,
+	`node ${process.version}`, `arch ${process.arch}`, `exe ${exe}`, `exe-size ${st.size}`,
+	`exe-mtime-ns ${st.mtimeNs}`, ''].join('\n');
 const err = knext.writePack(process.env.OUT, 3, require('v8').cachedDataVersionTag(),
-	[[7, 'snapshot.blob', knext.hash(`node-${process.version.slice(1)}-${process.arch}`),
-		fs.readFileSync(process.env.BLOB)]]);
+	[[8, 'snapshot.env', 0n, Buffer.from(record)],
+		[7, 'snapshot.blob', knext.hash(`node-${process.version.slice(1)}-${process.arch}`),
+			fs.readFileSync(process.env.BLOB)]]);
 if (err) {
 	console.error(err);
 	process.exit(1);
