@@ -2,8 +2,11 @@
 BUILD ?= build
 FIXTURE := tests/fixtures/app
 PORT ?= 3000
+# podman as it works on these machines (root, no cgroup v2 delegation: runc, cgroupfs, vfs).
+PODMAN ?= podman --storage-driver=vfs --cgroup-manager=cgroupfs --runtime=runc
+export PODMAN
 
-.PHONY: all deps fixture build demo test bench clean
+.PHONY: all deps fixture build demo test bench image print-podman clean
 
 all: build
 
@@ -27,6 +30,12 @@ test: build fixture
 
 bench: build fixture
 	@sh bench/run.sh $(BUILD)
+
+image: fixture
+	@sh container/image/build.sh $(BUILD)
+
+print-podman:
+	@echo '$(PODMAN)'
 
 clean:
 	rm -rf $(BUILD) build-asan
