@@ -22,6 +22,7 @@
  * @node22:     the official Node 22 binary, or ""
  * @knext:      knext-init, or ""
  * @libnode:    libnode's shared object (evicted for cold knext runs), or ""
+ * @images:     bench/container.sh, which runs the image configurations with podman, or ""
  * @workdir:    a scratch directory for compile caches and packs
  * @home:       HOME for the servers
  * @timeout_ms: per run, to the first 200
@@ -32,6 +33,7 @@ struct bench_tools {
 	char node22[BENCH_PATH_LEN];
 	char knext[BENCH_PATH_LEN];
 	char libnode[BENCH_PATH_LEN];
+	char images[BENCH_PATH_LEN];
 	char workdir[BENCH_PATH_LEN];
 	char home[BENCH_PATH_LEN];
 	int timeout_ms;
@@ -53,6 +55,8 @@ struct bench_tools {
  * @cwd:      the app's standalone directory
  * @evict:    files and directories a cold run evicts
  * @nevict:   how many
+ * @teardown: run (untimed, same environment) after each run, or argv[0] NULL: what the process
+ *            group's SIGKILL does not reach, a container
  */
 struct bench_job {
 	const char *config;
@@ -69,6 +73,7 @@ struct bench_job {
 	char cwd[BENCH_PATH_LEN];
 	char *evict[BENCH_MAX_EVICT];
 	int nevict;
+	char *teardown[4];
 };
 
 int bench_config_count(void);

@@ -150,7 +150,8 @@ static char *slurp(const char *path)
 
 static const char *const configs[] = { "node",	     "node:cold",	"tini+node",
 				       "node22",     "node22+ncc",	"knext",
-				       "knext+pack", "knext+pack:cold", "knext-exec22+pack" };
+				       "knext+pack", "knext+pack:cold", "knext-exec22+pack",
+				       "image:node", "image:node+ncc",	"image:knext" };
 
 Test(quick, one_run_per_configuration, .timeout = 600)
 {
