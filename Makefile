@@ -1,6 +1,7 @@
 # Thin wrapper for the README's two commands. The build itself is meson's (meson.build).
 BUILD ?= build
 FIXTURE := tests/fixtures/app
+FIXTURES := $(FIXTURE) tests/fixtures/next16 tests/fixtures/large
 PORT ?= 3000
 # podman as it works on these machines (root, no cgroup v2 delegation: runc, cgroupfs, vfs).
 PODMAN ?= podman --storage-driver=vfs --cgroup-manager=cgroupfs --runtime=runc
@@ -14,7 +15,7 @@ deps:
 	@sh container/image/host-deps.sh
 
 fixture: deps
-	@sh tests/fixtures/build.sh $(FIXTURE)
+	@for f in $(FIXTURES); do sh tests/fixtures/build.sh $$f || exit 1; done
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)

@@ -13,9 +13,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "config.h"
-#include "report.h"
+#include "bench/cli.h"
+#include "bench/config.h"
+#include "bench/report.h"
 
 #define MAX_APPS 4
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "bench/config.h"
 
 enum kind {
 	K_NODE,

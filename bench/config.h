@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define BENCH_MAX_ARGS 8
 #define BENCH_MAX_ENV 16

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 static const struct {
 	const char *name;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* knext-bench: the cold-start harness (bench/README.md). */
-#include "cli.h"
+#include "bench/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "report.h"
+#include "bench/report.h"
 
 static void copy_str(char *dst, size_t len, const char *src)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define BENCH_MAX_FACTS 24
 

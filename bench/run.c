@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 /* Time between two connect attempts: bounds the error of a result, costs the same everywhere. */
 #define RETRY_NS 200000L

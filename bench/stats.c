@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "report.h"
+#include "bench/report.h"
 
 #define W 1000
 #define LABEL_X 12

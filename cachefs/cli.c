@@ -3,10 +3,10 @@
  * `knext-init cache`: pack a directory (NODE_COMPILE_CACHE layout or any tree), unpack, inspect,
  * verify. The only place in cachefs that prints.
  */
-#include "cli.h"
-#include "pack.h"
-#include "packmem.h"
-#include "writer.h"
+#include "cachefs/cli.h"
+#include "cachefs/pack.h"
+#include "cachefs/packmem.h"
+#include "cachefs/writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pack.h"
+#include "cachefs/pack.h"
 
 /* mkdir -p of the parent directories of @path (which is below an existing directory). */
 static int make_parents(char *path)

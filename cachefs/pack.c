@@ -2,8 +2,8 @@
 /*
  * Pack reader: bounds, checksums, lookups. Layout in FORMAT.md; constants in format.h.
  */
-#include "pack.h"
-#include "format.h"
+#include "cachefs/pack.h"
+#include "cachefs/format.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,17 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PACK_REASON_MAX 192
+#include "common/packkind.h"
 
-enum pack_kind {
-	PACK_KIND_CODE_CACHE = 1,
-	PACK_KIND_SOURCE = 2,
-	PACK_KIND_RESOLUTION = 3,
-	PACK_KIND_NCC_FILE = 4,
-	PACK_KIND_IMPORT_SITES = 5,
-	PACK_KIND_BUILTIN_CODE_CACHE = 6,
-	PACK_KIND_LAST = PACK_KIND_BUILTIN_CODE_CACHE,
-};
+#define PACK_REASON_MAX 192
 
 /**
  * struct pack_identity - who made a pack and for which app; a pack is used only when all match.

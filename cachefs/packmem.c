@@ -7,9 +7,9 @@
 #endif
 #include <xxhash.h>
 
-#include "packmem.h"
-#include "pack.h"
-#include "format.h"
+#include "cachefs/packmem.h"
+#include "cachefs/pack.h"
+#include "cachefs/format.h"
 
 #include <errno.h>
 #include <string.h>

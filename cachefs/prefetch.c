@@ -9,9 +9,9 @@
  * mapping shmem pages one by one costs more than decoding them (measured on these machines), and an
  * unmapped memfd does not count against PID 1's resident memory.
  */
-#include "prefetch.h"
-#include "format.h"
-#include "packmem.h"
+#include "cachefs/prefetch.h"
+#include "cachefs/format.h"
+#include "cachefs/packmem.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "pack.h"
+#include "cachefs/pack.h"
 
 /**
  * struct prefetch_opts - optional knobs; a NULL opts means the defaults.

@@ -2,9 +2,9 @@
 /*
  * Start-up search order for the pack (source.h).
  */
-#include "source.h"
-#include "format.h"
-#include "defaults.h"
+#include "cachefs/source.h"
+#include "cachefs/format.h"
+#include "common/defaults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,7 +113,7 @@ int pack_source_select(struct pack_source *s, const struct pack_identity *want, 
 	env = getenv("KNEXT_CACHE_DIR");
 	if (!env || !*env)
 		env = KNEXT_DEFAULT_CACHE_DIR;
-	if (snprintf(path, sizeof(path), "%s/%s", env, PACK_PVC_NAME) < (int)sizeof(path) &&
+	if (snprintf(path, sizeof(path), "%s/%s", env, KNEXT_PACK_FILE_NAME) < (int)sizeof(path) &&
 	    try(s, PACK_ORIGIN_PVC, path, want))
 		return 0;
 	if (!app_dir)

@@ -2,16 +2,17 @@
 /*
  * Where the pack comes from at start: KNEXT_PACK (explicit) -> the PVC pack in KNEXT_CACHE_DIR that
  * matches this app and runtime -> the pack baked into the image at $KNEXT_APP_DIR/.knext/cache.pack
- * -> none, which is a normal cold start. Defaults come from container/manifest/defaults.h.
+ * -> none, which is a normal cold start. Defaults come from common/defaults.h.
  */
 #ifndef KNEXT_CACHEFS_SOURCE_H
 #define KNEXT_CACHEFS_SOURCE_H
 
 #include <limits.h>
 
-#include "pack.h"
+#include "common/defaults.h"
+#include "cachefs/pack.h"
 
-#define PACK_PVC_NAME "cache.pack" /* the pack's file name inside KNEXT_CACHE_DIR */
+#define PACK_PVC_NAME KNEXT_PACK_FILE_NAME /* the pack's file name inside KNEXT_CACHE_DIR */
 
 enum pack_origin {
 	PACK_ORIGIN_NONE = 0,

@@ -3,8 +3,8 @@
  * Atomic write-back of a pack to the PVC: lock, temporary file, fsync, rename, fsync directory.
  * Any failure leaves the old pack as it was (FORMAT.md, "Writing").
  */
-#include "writer.h"
-#include "defaults.h"
+#include "cachefs/writer.h"
+#include "common/defaults.h"
 
 #include <errno.h>
 #include <fcntl.h>

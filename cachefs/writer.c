@@ -4,8 +4,8 @@
  * boundaries, compresses the frames on two threads and emits header, index, strings, frame table,
  * frames and trailer (FORMAT.md).
  */
-#include "writer.h"
-#include "format.h"
+#include "cachefs/writer.h"
+#include "cachefs/format.h"
 
 #include <errno.h>
 #include <pthread.h>

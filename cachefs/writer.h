@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pack.h"
+#include "cachefs/pack.h"
 
 #define PACK_LEVEL_BAKED 19 /* packs baked at image build time */
 #define PACK_LEVEL_WRITEBACK 3 /* write-back at run time, on the serving pod */

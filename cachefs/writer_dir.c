@@ -3,7 +3,7 @@
  * Directory mode: every regular file below a directory (e.g. a Node >= 22 NODE_COMPILE_CACHE
  * directory) becomes one entry keyed by its relative path and the XXH3-64 of its content.
  */
-#include "writer.h"
+#include "cachefs/writer.h"
 
 #include <dirent.h>
 #include <errno.h>

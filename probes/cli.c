@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "defaults.h"
-#include "state.h"
+#include "probes/cli.h"
+#include "common/defaults.h"
+#include "probes/state.h"
 
 #define RESP_MAX 32768
 
@@ -193,10 +193,10 @@ int probe_cli_main(int argc, char **argv)
 	static char body[RESP_MAX];
 	static const struct {
 		const char *name, *path;
-	} checks[] = { { "ready", "/readyz" },
-		       { "live", "/livez" },
-		       { "startup", "/startupz" },
-		       { "metrics", "/metrics" } };
+	} checks[] = { { "ready", KNEXT_DEFAULT_READY_PATH },
+		       { "live", KNEXT_DEFAULT_LIVE_PATH },
+		       { "startup", KNEXT_DEFAULT_STARTUP_PATH },
+		       { "metrics", KNEXT_DEFAULT_METRICS_PATH } };
 	const char *path = NULL, *env = getenv("KNEXT_PROBE_PORT");
 	int port = KNEXT_DEFAULT_PROBE_PORT, timeout = PROBE_CLI_DEFAULT_TIMEOUT_MS, r;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http.h"
+#include "probes/http.h"
 
 /* RFC 9110 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA. */
 static bool is_tchar(unsigned char c)

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listenwatch.h"
+#include "probes/listenwatch.h"
 
 #define TCP_LISTEN_STATE 0x0A
 /* A row of /proc/net/tcp6 is ~150 bytes; the kernel never splits one. */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "state.h"
+#include "probes/state.h"
 
 #define LISTENWATCH_DEFAULT_INTERVAL_MS 2
 

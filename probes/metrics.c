@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "metrics.h"
+#include "probes/metrics.h"
 
 struct out {
 	char *buf;

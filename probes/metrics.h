@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "state.h"
+#include "probes/state.h"
 
 /* Enough for every metric with every counter set; the server preallocates this much. */
 #define PROBE_METRICS_MAX 16384

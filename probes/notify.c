@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "probes/notify.h"
 
 static bool is_key_char(unsigned char c)
 {

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "state.h"
+#include "probes/state.h"
 
 /* Largest datagram accepted; a longer one is rejected whole. */
 #define NOTIFY_MAX_DATAGRAM 4096

@@ -6,8 +6,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "metrics.h"
-#include "server.h"
+#include "common/defaults.h"
+#include "probes/metrics.h"
+#include "probes/server.h"
 
 #define OUT_HEAD_MAX 256
 /*
@@ -349,13 +350,13 @@ static void serve(struct probe_conn *c, const struct http_request *req)
 	struct probe_state *st = c->srv->st;
 	enum probe_path path = PROBE_PATH_OTHER;
 
-	if (path_is(req, "/readyz"))
+	if (path_is(req, KNEXT_DEFAULT_READY_PATH))
 		path = PROBE_PATH_READYZ;
-	else if (path_is(req, "/livez"))
+	else if (path_is(req, KNEXT_DEFAULT_LIVE_PATH))
 		path = PROBE_PATH_LIVEZ;
-	else if (path_is(req, "/startupz"))
+	else if (path_is(req, KNEXT_DEFAULT_STARTUP_PATH))
 		path = PROBE_PATH_STARTUPZ;
-	else if (path_is(req, "/metrics"))
+	else if (path_is(req, KNEXT_DEFAULT_METRICS_PATH))
 		path = PROBE_PATH_METRICS;
 
 	if (req->method == HTTP_METHOD_OTHER) {

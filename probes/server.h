@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "http.h"
-#include "state.h"
+#include "probes/http.h"
+#include "probes/state.h"
 
 #define PROBE_DEFAULT_MAX_CONNS 1024
 #define PROBE_DEFAULT_IDLE_TIMEOUT_MS 30000

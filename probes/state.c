@@ -4,7 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "state.h"
+#include "probes/state.h"
+
+#include "common/defaults.h"
+#include "common/knative.h"
 
 static const char *const phase_names[PROBE_PHASE_COUNT] = {
 	[PROBE_PHASE_EXEC] = "exec",
@@ -16,8 +19,10 @@ static const char *const phase_names[PROBE_PHASE_COUNT] = {
 };
 
 static const char *const path_names[PROBE_PATH_COUNT] = {
-	[PROBE_PATH_READYZ] = "/readyz",     [PROBE_PATH_LIVEZ] = "/livez",
-	[PROBE_PATH_STARTUPZ] = "/startupz", [PROBE_PATH_METRICS] = "/metrics",
+	[PROBE_PATH_READYZ] = KNEXT_DEFAULT_READY_PATH,
+	[PROBE_PATH_LIVEZ] = KNEXT_DEFAULT_LIVE_PATH,
+	[PROBE_PATH_STARTUPZ] = KNEXT_DEFAULT_STARTUP_PATH,
+	[PROBE_PATH_METRICS] = KNEXT_DEFAULT_METRICS_PATH,
 	[PROBE_PATH_OTHER] = "other",
 };
 
@@ -26,9 +31,6 @@ static const int code_status[PROBE_CODE_COUNT] = {
 	[PROBE_CODE_405] = 405, [PROBE_CODE_408] = 408, [PROBE_CODE_414] = 414,
 	[PROBE_CODE_431] = 431, [PROBE_CODE_503] = 503, [PROBE_CODE_505] = 505,
 };
-
-/* Knative's queue-proxy and its metrics own these (see DESIGN.md). */
-static const int knative_reserved[] = { 8012, 8013, 8022, 9090, 9091, 8008 };
 
 uint64_t probe_now_ns(void)
 {
@@ -192,15 +194,14 @@ int probe_port_check(int probe_port, int app_port, char *why, size_t n)
 				probe_port);
 		return -EADDRINUSE;
 	}
-	for (size_t i = 0; i < sizeof(knative_reserved) / sizeof(knative_reserved[0]); i++) {
-		if (probe_port == knative_reserved[i]) {
-			if (why && n)
-				snprintf(
-					why, n,
-					"probe port %d is reserved by Knative (8012 8013 8022 9090 9091 8008); pick another KNEXT_PROBE_PORT",
-					probe_port);
-			return -EADDRINUSE;
-		}
+	if (knative_port_reserved(probe_port)) {
+		if (why && n)
+			snprintf(
+				why, n,
+				"probe port %d is reserved by Knative (" KNATIVE_RESERVED_PORTS_TEXT
+				"); pick another KNEXT_PROBE_PORT",
+				probe_port);
+		return -EADDRINUSE;
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "announce.h"
+#include "supervisor/announce.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "supervisor/log.h"
 
 /* Route tables are small; a pod has a handful of routes. What does not fit is not read. */
 #define ANNOUNCE_TABLE_MAX 16384
@@ -123,7 +123,8 @@ int announce_parse_route4(const char *text, size_t len, struct announce_gw *gw)
 		memset(gw, 0, sizeof(*gw));
 		gw->family = AF_INET;
 		gw->addr4.s_addr = g;
-		snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
+		snprintf(gw->ifname, sizeof(gw->ifname), "%.*s", (int)sizeof(gw->ifname) - 1,
+			 ifname);
 		best_metric = metric;
 		found = true;
 	}
@@ -162,7 +163,8 @@ int announce_parse_route6(const char *text, size_t len, struct announce_gw *gw)
 		memset(gw, 0, sizeof(*gw));
 		gw->family = AF_INET6;
 		memcpy(gw->addr6.s6_addr, h, 16);
-		snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
+		snprintf(gw->ifname, sizeof(gw->ifname), "%.*s", (int)sizeof(gw->ifname) - 1,
+			 ifname);
 		best_metric = metric;
 		found = true;
 	}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "appid.h"
+#include "supervisor/appid.h"
 
 #include <errno.h>
 #include <fcntl.h>

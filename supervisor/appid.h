@@ -6,7 +6,7 @@
 #ifndef KNEXT_APPID_H
 #define KNEXT_APPID_H
 
-#include "pack.h"
+#include "cachefs/pack.h"
 
 /* The runtime knext-node embeds, from libnode's headers at build time (process.version). */
 #define APPID_RUNTIME_NAME "node"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "config.h"
+#include "supervisor/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <sys/wait.h>
 
-#include "defaults.h"
+#include "common/defaults.h"
 
 static const struct {
 	const char *name;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * knext-init's configuration: tini-compatible flags, TINI_* and KNEXT_* environment, and the
- * defaults shared with the manifests (container/manifest/defaults.h).
+ * defaults shared with the manifests (common/defaults.h).
  */
 #ifndef KNEXT_CONFIG_H
 #define KNEXT_CONFIG_H

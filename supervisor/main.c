@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "cachefs/cli.h"
-#include "config.h"
-#include "log.h"
-#include "manifest.h"
+#include "supervisor/config.h"
+#include "supervisor/log.h"
+#include "container/manifest/manifest.h"
 #include "probes/cli.h"
-#include "warm.h"
-#include "pid1.h"
+#include "supervisor/warm.h"
+#include "supervisor/pid1.h"
 
 #define KNEXT_LICENSE                                                                       \
 	"knext-init is licensed under the Apache License, Version 2.0.\n"                   \

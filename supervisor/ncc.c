@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "ncc.h"
+#include "supervisor/ncc.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "defaults.h"
-#include "log.h"
-#include "pack.h"
-#include "writer.h"
+#include "common/defaults.h"
+#include "supervisor/log.h"
+#include "cachefs/pack.h"
+#include "cachefs/writer.h"
 
 #define NCC_RUNTIME "node-ncc"
 

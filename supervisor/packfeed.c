@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "packfeed.h"
+#include "supervisor/packfeed.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "appid.h"
-#include "log.h"
+#include "supervisor/appid.h"
+#include "supervisor/log.h"
 
 bool packfeed_select(struct packfeed *f, const char *app_dir)
 {

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "prefetch.h"
-#include "source.h"
+#include "cachefs/prefetch.h"
+#include "cachefs/source.h"
 
 /**
  * struct packfeed - one prefetch and its delivery.

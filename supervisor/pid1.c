@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "pid1.h"
+#include "supervisor/pid1.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "announce.h"
-#include "log.h"
-#include "child.h"
+#include "supervisor/announce.h"
+#include "supervisor/log.h"
+#include "supervisor/child.h"
 
 /* The JS files Debian's libnode reads from fixed paths at start; without them it aborts. */
 static const char *const libnode_js_files[] = {

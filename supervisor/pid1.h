@@ -11,14 +11,14 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "config.h"
-#include "listenwatch.h"
-#include "ncc.h"
-#include "notify.h"
-#include "packfeed.h"
-#include "reap.h"
-#include "server.h"
-#include "state.h"
+#include "supervisor/config.h"
+#include "probes/listenwatch.h"
+#include "supervisor/ncc.h"
+#include "probes/notify.h"
+#include "supervisor/packfeed.h"
+#include "supervisor/reap.h"
+#include "probes/server.h"
+#include "probes/state.h"
 
 /**
  * enum pid1_stage - the shutdown state machine.

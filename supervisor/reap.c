@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "reap.h"
+#include "supervisor/reap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "supervisor/log.h"
 
 int reap_children(struct reaper *r)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "warm.h"
+#include "supervisor/warm.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pack.h"
+#include "cachefs/pack.h"
 #include "probes/cli.h"
 
 #define WARM_MAX_URLS 64

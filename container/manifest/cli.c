@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include <jansson.h>
+
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 #define INPUT_MAX_BYTES (4u << 20)
 
@@ -171,9 +173,11 @@ static void print_errors(const char *what, const struct manifest_errors *errs)
 static int check_file(const char *path, const struct render_opts *opts)
 {
 	struct manifest_errors errs;
+	struct mf_stream st;
+	char what[PATH_MAX + 32];
+	int ret, code = 0;
+	size_t len, i;
 	char *text;
-	size_t len;
-	int ret;
 
 	ret = read_all(path, &text, &len);
 	if (ret) {
@@ -181,14 +185,31 @@ static int check_file(const char *path, const struct render_opts *opts)
 		return 2;
 	}
 	manifest_errors_reset(&errs);
-	ret = manifest_check_service(text, len, opts, &errs);
+	ret = mf_stream_split(text, len, &st, &errs);
 	free(text);
 	if (ret) {
 		print_errors(path, &errs);
 		return 1;
 	}
-	printf("%s: passes the Knative webhook rules\n", path);
-	return 0;
+	if (!st.n) {
+		fprintf(stderr, "knext-init manifest: %s: holds no object\n", path);
+		mf_stream_close(&st);
+		return 1;
+	}
+	/* Every document is checked, and each one's problems carry its number. */
+	for (i = 0; i < st.n; i++) {
+		manifest_errors_reset(&errs);
+		ret = manifest_check_service(st.docs[i], strlen(st.docs[i]), opts, &errs);
+		snprintf(what, sizeof(what), st.n > 1 ? "%s: document %zu" : "%s", path, i + 1);
+		if (ret) {
+			print_errors(what, &errs);
+			code = 1;
+		} else {
+			printf("%s: passes the Knative webhook rules\n", what);
+		}
+	}
+	mf_stream_close(&st);
+	return code;
 }
 
 struct flags {
@@ -306,37 +327,22 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 	return -1;
 }
 
-int manifest_cli_main(int argc, char **argv)
+/* One NextApp (@text, or flags alone when NULL) rendered into @out; 0, 1 or 2 as exit codes. */
+static int render_one(int argc, char **argv, struct flags *fl, const char *text, const char *what,
+		      char **out, size_t *len)
 {
-	struct flags fl = { .fmt = MANIFEST_YAML };
+	struct render_opts opts = fl->opts;
 	struct manifest_owner owner;
 	struct manifest_errors errs;
 	struct nextapp app;
-	char *text = NULL, *out = NULL;
-	size_t len = 0;
-	int opt, ret, code;
-
-	code = parse_flags(argc, argv, &fl);
-	if (code >= 0)
-		return code;
-	if (fl.check)
-		return check_file(fl.check, &fl.opts);
+	int opt, ret, code = 0;
 
 	manifest_errors_reset(&errs);
 	nextapp_init(&app);
-	if (fl.file) {
-		ret = read_all(fl.file, &text, &len);
-		if (ret) {
-			fprintf(stderr, "knext-init manifest: %s: %s\n", fl.file, strerror(-ret));
-			return 2;
-		}
-		ret = mf_parse_fields(&app, text, len, &errs);
-		free(text);
-		if (ret) {
-			print_errors(fl.file, &errs);
-			code = 1;
-			goto out;
-		}
+	if (text && mf_parse_fields(&app, text, strlen(text), &errs)) {
+		print_errors(what, &errs);
+		code = 1;
+		goto out;
 	}
 	/* Field flags override the file. */
 	optind = 0;
@@ -347,29 +353,115 @@ int manifest_cli_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!app.meta.name && !fl.file) {
+	if (!app.meta.name && !text) {
 		fprintf(stderr, "knext-init manifest: give -f NEXTAPP.yaml or at least --name and "
 				"--image\n");
 		code = 2;
 		goto out;
 	}
-	if (fl.owner_uid) {
+	if (fl->owner_uid) {
 		owner = (struct manifest_owner){ NEXTAPP_API_VERSION, NEXTAPP_KIND, app.meta.name,
-						 fl.owner_uid };
-		fl.opts.owner = &owner;
+						 fl->owner_uid };
+		opts.owner = &owner;
 	}
 	manifest_errors_reset(&errs);
-	ret = manifest_render_checked(&app, &fl.opts, fl.fmt, &out, &len, &errs);
+	ret = manifest_render_checked(&app, &opts, fl->fmt, out, len, &errs);
 	if (ret) {
 		if (ret == -ENOMEM)
 			fprintf(stderr, "knext-init manifest: out of memory\n");
-		print_errors(fl.file ? fl.file : "flags", &errs);
+		print_errors(what, &errs);
+		code = 1;
+	}
+out:
+	nextapp_close(&app);
+	return code;
+}
+
+/* Several rendered Services as one JSON List (kubectl's shape for many objects). */
+static int json_list(char **outs, size_t n)
+{
+	json_t *list = json_pack("{s:s,s:s,s:[]}", "apiVersion", "v1", "kind", "List", "items");
+	json_t *items = json_object_get(list, "items");
+	size_t i;
+	int ok;
+
+	for (i = 0; list && i < n; i++)
+		if (json_array_append_new(items, json_loads(outs[i], 0, NULL)))
+			break;
+	ok = list && i == n &&
+	     json_dumpf(list, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+	     fputc('\n', stdout) != EOF;
+	json_decref(list);
+	return ok ? 0 : 1;
+}
+
+int manifest_cli_main(int argc, char **argv)
+{
+	struct flags fl = { .fmt = MANIFEST_YAML };
+	struct manifest_errors errs;
+	struct mf_stream st = { 0 };
+	char what[PATH_MAX + 32], **outs = NULL, *text = NULL;
+	size_t *lens = NULL, n = 1, i, len = 0;
+	int ret, code;
+
+	code = parse_flags(argc, argv, &fl);
+	if (code >= 0)
+		return code;
+	if (fl.check)
+		return check_file(fl.check, &fl.opts);
+
+	if (fl.file) {
+		ret = read_all(fl.file, &text, &len);
+		if (ret) {
+			fprintf(stderr, "knext-init manifest: %s: %s\n", fl.file, strerror(-ret));
+			return 2;
+		}
+		manifest_errors_reset(&errs);
+		ret = mf_stream_split(text, len, &st, &errs);
+		free(text);
+		if (ret) {
+			print_errors(fl.file, &errs);
+			return 1;
+		}
+		n = st.n;
+		if (!n) {
+			fprintf(stderr, "knext-init manifest: %s: holds no object\n", fl.file);
+			return 1;
+		}
+	}
+	outs = calloc(n, sizeof(*outs));
+	lens = calloc(n, sizeof(*lens));
+	if (!outs || !lens) {
 		code = 1;
 		goto out;
 	}
-	code = fwrite(out, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+	/* Every object of the file is rendered, or nothing is printed. */
+	code = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), n > 1 ? "%s: document %zu" : "%s",
+			 fl.file ? fl.file : "flags", i + 1);
+		ret = render_one(argc, argv, &fl, fl.file ? st.docs[i] : NULL, what, &outs[i],
+				 &lens[i]);
+		if (ret > code)
+			code = ret;
+	}
+	if (code)
+		goto out;
+	if (n > 1 && fl.fmt == MANIFEST_JSON) {
+		code = json_list(outs, n);
+	} else {
+		for (i = 0; i < n && !code; i++)
+			if ((i && fputs("---\n", stdout) == EOF) ||
+			    fwrite(outs[i], 1, lens[i], stdout) != lens[i])
+				code = 1;
+		if (!code && fflush(stdout))
+			code = 1;
+	}
 out:
-	free(out);
-	nextapp_close(&app);
+	for (i = 0; outs && i < n; i++)
+		free(outs[i]);
+	free(outs);
+	free(lens);
+	mf_stream_close(&st);
 	return code;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 void manifest_errors_reset(struct manifest_errors *errs)
 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "defaults.h"
+#include "common/defaults.h"
 
 #define NEXTAPP_API_VERSION "knext.dev/v1alpha1"
 #define NEXTAPP_KIND "NextApp"
@@ -28,6 +28,11 @@
 #define MANIFEST_BUILD_ID_LABEL "knext.dev/build-id"
 /* Label naming the NextApp a Service was rendered from. */
 #define MANIFEST_APP_LABEL "knext.dev/app"
+/* Label naming the Multi-Zones zone (spec.zone.name). */
+#define MANIFEST_ZONE_LABEL "knext.dev/zone"
+/* The key of CloudNativePG's application Secret ("<cluster>-app") holding the connection URI. */
+#define MANIFEST_CNPG_SECRET_SUFFIX "-app"
+#define MANIFEST_CNPG_URI_KEY "uri"
 
 /* Value of an optional integer field that was not given (outside every valid or parsed range). */
 #define NEXTAPP_UNSET INT_MIN
@@ -111,14 +116,74 @@ struct nextapp_scaling {
 	char *scale_to_zero_retention;
 };
 
+/** enum nextapp_env_source - where an env entry's value comes from. */
+enum nextapp_env_source {
+	NEXTAPP_ENV_VALUE = 0, /* value */
+	NEXTAPP_ENV_SECRET = 1, /* valueFrom.secretKeyRef */
+	NEXTAPP_ENV_CONFIGMAP = 2, /* valueFrom.configMapKeyRef */
+	NEXTAPP_ENV_FIELD = 3, /* valueFrom.fieldRef (kubernetes.podspec-fieldref) */
+};
+
 /**
  * struct nextapp_env - one entry of spec.env.
- * @name:  variable name; PORT, K_SERVICE, K_CONFIGURATION and K_REVISION are rejected
- * @value: its value ("" when absent)
+ * @name:     variable name; PORT, K_SERVICE, K_CONFIGURATION and K_REVISION are rejected
+ * @value:    its value ("" when absent, and with a valueFrom source)
+ * @source:   value or one valueFrom source
+ * @n_sources: valueFrom sources given (validation wants exactly one)
+ * @ref_name: the Secret's or ConfigMap's name, or NULL
+ * @ref_key:  its key, or the fieldRef's fieldPath, or NULL
+ * @api_version: the fieldRef's apiVersion, or NULL
+ * @optional: the key selector's optional: 0 false, 1 true, -1 not given
  */
 struct nextapp_env {
 	char *name;
 	char *value;
+	enum nextapp_env_source source;
+	int n_sources;
+	char *ref_name;
+	char *ref_key;
+	char *api_version;
+	int optional;
+};
+
+/**
+ * struct nextapp_env_from - one entry of spec.envFrom: every key of a Secret or ConfigMap.
+ * @prefix:    prepended to every key, or NULL
+ * @secret:    a secretRef (else a configMapRef)
+ * @n_refs:    references given (validation wants exactly one)
+ * @name:      the Secret's or ConfigMap's name
+ * @optional:  0 false, 1 true, -1 not given
+ */
+struct nextapp_env_from {
+	char *prefix;
+	bool secret;
+	int n_refs;
+	char *name;
+	int optional;
+};
+
+/**
+ * struct nextapp_database - spec.database: the zone's own PostgreSQL (CloudNativePG).
+ * @cluster:     the Cluster's name; its application Secret is "<cluster>-app"
+ * @secret_name: a Secret to read instead, or NULL
+ * @key:         the key holding the URL, or NULL for "uri"
+ */
+struct nextapp_database {
+	char *cluster;
+	char *secret_name;
+	char *key;
+};
+
+/**
+ * struct nextapp_zone - spec.zone: this app as one zone of a Next.js Multi-Zones product.
+ * @name:         zone name (label knext.dev/zone), NULL when no zone is given
+ * @base_path:    the build's basePath, or NULL for none
+ * @asset_prefix: the build's assetPrefix, or NULL for none
+ */
+struct nextapp_zone {
+	char *name;
+	char *base_path;
+	char *asset_prefix;
 };
 
 /**
@@ -176,10 +241,12 @@ struct nextapp_probes {
  * struct nextapp_cluster - spec.clusterFeatures: what the target cluster's config-features enables.
  * @pvc:       kubernetes.podspec-persistent-volume-claim is "enabled"
  * @pvc_write: kubernetes.podspec-persistent-volume-write is "enabled"
+ * @field_ref: kubernetes.podspec-fieldref is "enabled"
  */
 struct nextapp_cluster {
 	bool pvc;
 	bool pvc_write;
+	bool field_ref;
 };
 
 /**
@@ -192,6 +259,10 @@ struct nextapp_cluster {
  * @scaling:         spec.scaling
  * @env:             spec.env, @n_env entries, in document order
  * @n_env:           number of entries in @env
+ * @env_from:        spec.envFrom, @n_env_from entries
+ * @n_env_from:      number of entries in @env_from
+ * @database:        spec.database
+ * @zone:            spec.zone
  * @resources:       spec.resources
  * @cache:           spec.cache
  * @probes:          spec.probes
@@ -206,6 +277,10 @@ struct nextapp {
 	struct nextapp_scaling scaling;
 	struct nextapp_env *env;
 	size_t n_env;
+	struct nextapp_env_from *env_from;
+	size_t n_env_from;
+	struct nextapp_database database;
+	struct nextapp_zone zone;
 	struct nextapp_resources resources;
 	struct nextapp_cache cache;
 	struct nextapp_probes probes;
@@ -240,12 +315,14 @@ struct manifest_owner {
  * @owner:       ownerReference to add, or NULL for none
  * @pvc:         kubernetes.podspec-persistent-volume-claim, overriding spec.clusterFeatures
  * @pvc_write:   kubernetes.podspec-persistent-volume-write, overriding spec.clusterFeatures
+ * @field_ref:   kubernetes.podspec-fieldref, overriding spec.clusterFeatures
  * @knext_init:  path of knext-init inside the image for exec probes, NULL = KNEXT_DEFAULT_BIN
  */
 struct render_opts {
 	const struct manifest_owner *owner;
 	enum manifest_feature pvc;
 	enum manifest_feature pvc_write;
+	enum manifest_feature field_ref;
 	const char *knext_init;
 };
 

@@ -8,116 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "internal.h"
-
-static const long reserved_ports[] = { 8012, 8013, 8022, 9090, 9091, 8008 };
-static const char *const reserved_env[] = { "PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION" };
-/* Env knext-init reads whose values the rendered Service sets from the NextApp's own fields. */
-static const struct {
-	const char *name;
-	const char *field;
-} owned_env[] = {
-	{ "KNEXT_PROBE_PORT", "spec.probes.port" },
-	{ "KNEXT_CACHE_DIR", "spec.cache" },
-};
-
-bool mf_port_reserved(long port)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_ports) / sizeof(reserved_ports[0]); i++)
-		if (reserved_ports[i] == port)
-			return true;
-	return false;
-}
-
-bool mf_env_reserved(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved_env) / sizeof(reserved_env[0]); i++)
-		if (!strcmp(reserved_env[i], name))
-			return true;
-	return false;
-}
-
-bool mf_dns_label(const char *s, size_t max)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]))
-			continue;
-		if (s[i] == '-' && i != 0 && i != n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
-
-bool mf_quantity(const char *s)
-{
-	static const char *const suffixes[] = { "",  "m",  "k",	 "M",  "G",  "T",  "P",
-						"E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
-	const char *p = s;
-	size_t i;
-
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-		if (!strcmp(p, suffixes[i]))
-			return true;
-	return false;
-}
-
-bool mf_duration(const char *s, long long *seconds)
-{
-	long long total = 0, v;
-	const char *p = s;
-	int last = 4; /* units must come in order h, m, s */
-
-	if (!*p)
-		return false;
-	while (*p) {
-		int unit;
-
-		if (!isdigit((unsigned char)*p))
-			return false;
-		v = 0;
-		while (isdigit((unsigned char)*p)) {
-			v = v * 10 + (*p++ - '0');
-			if (v > 1000000000LL)
-				return false;
-		}
-		if (*p == 'h')
-			unit = 3;
-		else if (*p == 'm' && p[1] != 's')
-			unit = 2;
-		else if (*p == 's')
-			unit = 1;
-		else
-			return false;
-		if (unit >= last)
-			return false;
-		last = unit;
-		p++;
-		total += v * (unit == 3 ? 3600 : unit == 2 ? 60 : 1);
-	}
-	*seconds = total;
-	return true;
-}
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 static void probe_init(struct nextapp_probe *p, bool enabled)
 {
@@ -161,8 +53,22 @@ void nextapp_close(struct nextapp *app)
 	for (i = 0; i < app->n_env; i++) {
 		free(app->env[i].name);
 		free(app->env[i].value);
+		free(app->env[i].ref_name);
+		free(app->env[i].ref_key);
+		free(app->env[i].api_version);
 	}
 	free(app->env);
+	for (i = 0; i < app->n_env_from; i++) {
+		free(app->env_from[i].prefix);
+		free(app->env_from[i].name);
+	}
+	free(app->env_from);
+	free(app->database.cluster);
+	free(app->database.secret_name);
+	free(app->database.key);
+	free(app->zone.name);
+	free(app->zone.base_path);
+	free(app->zone.asset_prefix);
 	free(app->resources.requests_cpu);
 	free(app->resources.requests_memory);
 	free(app->resources.limits_cpu);
@@ -197,6 +103,8 @@ int nextapp_set_env(struct nextapp *app, const char *name, const char *value)
 	if (!grown)
 		return -ENOMEM;
 	app->env = grown;
+	memset(&grown[app->n_env], 0, sizeof(grown[0]));
+	grown[app->n_env].optional = -1;
 	grown[app->n_env].name = strdup(name);
 	grown[app->n_env].value = strdup(value ? value : "");
 	if (!grown[app->n_env].name || !grown[app->n_env].value) {
@@ -210,8 +118,8 @@ int nextapp_set_env(struct nextapp *app, const char *name, const char *value)
 
 int nextapp_image_check(const char *image, char *reason, size_t size)
 {
-	const char *at, *slash, *colon, *p;
-	size_t i;
+	char why[MANIFEST_REASON_MAX];
+	const char *at, *slash, *colon;
 
 	if (!image || !*image) {
 		if (size)
@@ -220,14 +128,11 @@ int nextapp_image_check(const char *image, char *reason, size_t size)
 				 "such as repo/app@sha256:<64 hex digits>");
 		return -EINVAL;
 	}
-	for (p = image; *p; p++) {
-		if (isspace((unsigned char)*p) || !isprint((unsigned char)*p)) {
-			if (size)
-				snprintf(reason, size,
-					 "image reference contains whitespace or "
-					 "control characters");
-			return -EINVAL;
-		}
+	/* What Knative's webhook accepts (pkg/name ParseReference), then pinned by digest. */
+	if (mf_image_ref(image, false, why, sizeof(why))) {
+		if (size)
+			snprintf(reason, size, "%s", why);
+		return -EINVAL;
 	}
 	at = strchr(image, '@');
 	if (!at) {
@@ -243,32 +148,6 @@ int nextapp_image_check(const char *image, char *reason, size_t size)
 					 "not pinned (no tag, no digest)",
 				 (int)(colon ? (size_t)(colon - image) : strlen(image)), image);
 		return -EINVAL;
-	}
-	if (at == image || strncmp(at + 1, "sha256:", 7)) {
-		if (size)
-			snprintf(reason, size,
-				 "image digest must be \"@sha256:<64 hex digits>\" "
-				 "after a repository name");
-		return -EINVAL;
-	}
-	p = at + 8;
-	for (i = 0; p[i]; i++)
-		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
-			break;
-	if (i != 64 || p[i]) {
-		if (size)
-			snprintf(reason, size,
-				 "image digest must be sha256: followed by exactly 64 "
-				 "lowercase hex digits");
-		return -EINVAL;
-	}
-	for (p = image; p < at; p++) {
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		      strchr("._-/:", *p))) {
-			if (size)
-				snprintf(reason, size, "image repository contains '%c'", *p);
-			return -EINVAL;
-		}
 	}
 	return 0;
 }
@@ -308,10 +187,16 @@ static void check_probe(const struct nextapp_probe *p, const char *path, bool re
 	}
 }
 
+/*
+ * Knative's annotation rules (pkg/apis/autoscaling/annotation_validation.go) for the values the
+ * scaling fields become; a rule Knative does not have (initialScale above maxScale, target above
+ * containerConcurrency) is not invented here.
+ */
 static void check_scaling(const struct nextapp_scaling *s, struct manifest_errors *errs)
 {
-	long long secs;
+	long long ns;
 
+	/* validateMinMaxScale (getIntGE0): both >= 0, max 0 means unlimited, else min <= max. */
 	if (s->min_scale < 0)
 		manifest_errors_add(errs, "spec.scaling.minScale", "must be >= 0");
 	if (s->max_scale != NEXTAPP_UNSET && s->max_scale < 0)
@@ -319,74 +204,63 @@ static void check_scaling(const struct nextapp_scaling *s, struct manifest_error
 	if (s->max_scale > 0 && s->min_scale > s->max_scale)
 		manifest_errors_add(errs, "spec.scaling.minScale", "must not exceed maxScale (%d)",
 				    s->max_scale);
+	/* validateInitialScale: >= 0, and 0 only with the cluster's allow-zero-initial-scale. */
 	if (s->initial_scale != NEXTAPP_UNSET && s->initial_scale < 1)
 		manifest_errors_add(
 			errs, "spec.scaling.initialScale",
 			"must be >= 1 (0 needs the cluster's allow-zero-initial-scale)");
-	if (s->max_scale > 0 && s->initial_scale > s->max_scale)
-		manifest_errors_add(errs, "spec.scaling.initialScale",
-				    "must not exceed maxScale (%d)", s->max_scale);
+	/* validateFloats: target >= TargetMin (0.01); the field is an integer. */
 	if (s->target != NEXTAPP_UNSET && s->target < 1)
 		manifest_errors_add(errs, "spec.scaling.target", "must be >= 1");
+	/* serving ValidateContainerConcurrency: 0 (allowed by default) .. container-concurrency-max-limit. */
 	if (s->container_concurrency != NEXTAPP_UNSET &&
 	    (s->container_concurrency < 0 || s->container_concurrency > MF_MAX_CONCURRENCY))
 		manifest_errors_add(errs, "spec.scaling.containerConcurrency",
 				    "must be between 0 (unlimited) and %d", MF_MAX_CONCURRENCY);
-	if (s->container_concurrency > 0 && s->target > s->container_concurrency)
-		manifest_errors_add(errs, "spec.scaling.target",
-				    "must not exceed containerConcurrency (%d)",
-				    s->container_concurrency);
+	/* validateWindow: a Go duration, 6s..1h, whole seconds. */
 	if (s->window) {
-		if (!mf_duration(s->window, &secs))
+		if (!mf_go_duration(s->window, &ns))
 			manifest_errors_add(errs, "spec.scaling.window",
 					    "must be a duration such as \"60s\" or \"1m30s\"");
-		else if (secs < 6 || secs > 3600)
+		else if (ns < 6 * NS_PER_S || ns > 3600 * NS_PER_S)
 			manifest_errors_add(errs, "spec.scaling.window",
 					    "must be between 6s and 1h");
+		else if (ns % NS_PER_S)
+			manifest_errors_add(errs, "spec.scaling.window",
+					    "must be a whole number of seconds");
 	}
-	if (s->scale_to_zero_retention && !mf_duration(s->scale_to_zero_retention, &secs))
-		manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
-				    "must be a duration such as \"0s\" or \"10m\"");
-}
-
-static void check_env(const struct nextapp *app, struct manifest_errors *errs)
-{
-	char f[MANIFEST_PATH_MAX];
-	size_t i, j;
-
-	for (i = 0; i < app->n_env; i++) {
-		const char *n = app->env[i].name;
-
-		mf_pathf(f, sizeof(f), "spec.env[%zu].name", i);
-		if (!n || !*n) {
-			manifest_errors_add(errs, f, "is required");
-			continue;
-		}
-		if (mf_env_reserved(n)) {
-			manifest_errors_add(errs, f, "\"%s\" is a reserved environment variable",
-					    n);
-			continue;
-		}
-		if (strchr(n, '=')) {
-			manifest_errors_add(errs, f, "must not contain '='");
-			continue;
-		}
-		for (j = 0; j < sizeof(owned_env) / sizeof(owned_env[0]); j++)
-			if (!strcmp(owned_env[j].name, n))
-				manifest_errors_add(errs, f,
-						    "\"%s\" is set from %s; set that instead", n,
-						    owned_env[j].field);
-		for (j = 0; j < i; j++)
-			if (app->env[j].name && !strcmp(app->env[j].name, n))
-				manifest_errors_add(errs, f, "duplicates spec.env[%zu]", j);
+	/* validateLastPodRetention: a Go duration, 0..1h. */
+	if (s->scale_to_zero_retention) {
+		if (!mf_go_duration(s->scale_to_zero_retention, &ns))
+			manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
+					    "must be a duration such as \"0s\" or \"10m\"");
+		else if (ns < 0 || ns > 3600 * NS_PER_S)
+			manifest_errors_add(errs, "spec.scaling.scaleToZeroRetention",
+					    "must be between 0s and 1h");
 	}
 }
 
 static void check_quantity(const char *q, const char *path, struct manifest_errors *errs)
 {
-	if (q && !mf_quantity(q))
+	long double v;
+
+	/* api/resource ParseQuantity, and core ValidateNonnegativeQuantity. */
+	if (q && !mf_quantity_value(q, &v))
 		manifest_errors_add(errs, path, "\"%s\" is not a quantity such as 500m, 1 or 256Mi",
 				    q);
+	else if (q && v < 0)
+		manifest_errors_add(errs, path, "must not be negative");
+}
+
+/* core ValidateResourceRequirements: a request must not exceed the limit of the same resource. */
+static void check_request_limit(const char *req, const char *lim, const char *path,
+				struct manifest_errors *errs)
+{
+	long double r, l;
+
+	if (req && lim && mf_quantity_value(req, &r) && mf_quantity_value(lim, &l) && r > l)
+		manifest_errors_add(errs, path, "must be less than or equal to the limit (%s)",
+				    lim);
 }
 
 int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
@@ -403,10 +277,11 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 
 	if (!app->meta.name || !*app->meta.name)
 		manifest_errors_add(errs, "metadata.name", "is required");
-	else if (!mf_dns_label(app->meta.name, 63))
-		manifest_errors_add(
-			errs, "metadata.name",
-			"must be a DNS label: lowercase letters, digits and '-', at most 63");
+	else if (!mf_dns1035_label(app->meta.name))
+		/* knative.dev/pkg apis.ValidateObjectMetadata: NameIsDNS1035Label. */
+		manifest_errors_add(errs, "metadata.name",
+				    "must be a DNS label starting with a letter (DNS-1035): "
+				    "lowercase letters, digits and '-', at most 63");
 	if (app->meta.ns && !mf_dns_label(app->meta.ns, 63))
 		manifest_errors_add(errs, "metadata.namespace", "must be a DNS label");
 	if (nextapp_image_check(app->image, why, sizeof(why)))
@@ -423,19 +298,25 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 			"starting and ending with a letter or digit");
 	if (app->port < 1 || app->port > 65535)
 		manifest_errors_add(errs, "spec.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->port))
+	else if (knative_port_reserved(app->port))
 		manifest_errors_add(errs, "spec.port", "%d is a port reserved by Knative",
 				    app->port);
 	if (app->timeout_seconds != NEXTAPP_UNSET &&
-	    (app->timeout_seconds < 1 || app->timeout_seconds > MF_MAX_TIMEOUT_SECONDS))
-		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 1 and %d",
+	    (app->timeout_seconds < 0 || app->timeout_seconds > MF_MAX_TIMEOUT_SECONDS))
+		/* v1 validateTimeoutSeconds: 0 (the cluster's default) .. max-revision-timeout. */
+		manifest_errors_add(errs, "spec.timeoutSeconds", "must be between 0 and %d",
 				    MF_MAX_TIMEOUT_SECONDS);
 	check_scaling(&app->scaling, errs);
-	check_env(app, errs);
+	mf_check_env(app, errs);
+	mf_check_connections(app, errs);
 	check_quantity(app->resources.requests_cpu, "spec.resources.requests.cpu", errs);
 	check_quantity(app->resources.requests_memory, "spec.resources.requests.memory", errs);
 	check_quantity(app->resources.limits_cpu, "spec.resources.limits.cpu", errs);
 	check_quantity(app->resources.limits_memory, "spec.resources.limits.memory", errs);
+	check_request_limit(app->resources.requests_cpu, app->resources.limits_cpu,
+			    "spec.resources.requests.cpu", errs);
+	check_request_limit(app->resources.requests_memory, app->resources.limits_memory,
+			    "spec.resources.requests.memory", errs);
 	if (app->cache.mode == NEXTAPP_CACHE_PVC) {
 		if (!app->cache.claim_name)
 			manifest_errors_add(errs, "spec.cache.claimName",
@@ -454,7 +335,7 @@ int nextapp_validate(const struct nextapp *app, struct manifest_errors *errs)
 	}
 	if (app->probes.port < 1 || app->probes.port > 65535)
 		manifest_errors_add(errs, "spec.probes.port", "must be between 1 and 65535");
-	else if (mf_port_reserved(app->probes.port))
+	else if (knative_port_reserved(app->probes.port))
 		manifest_errors_add(errs, "spec.probes.port", "%d is a port reserved by Knative",
 				    app->probes.port);
 	else if (app->probes.port == app->port)

@@ -12,8 +12,8 @@
 
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 struct parser {
 	struct nextapp *app;
@@ -23,75 +23,6 @@ struct parser {
 
 typedef bool (*field_fn)(struct parser *p, const char *key, struct fy_node *v, const char *path,
 			 void *ctx);
-
-static void discard_cb(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-}
-
-struct fy_diag *mf_quiet_diag(void)
-{
-	struct fy_diag_cfg dcfg;
-	struct fy_diag *diag;
-
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = discard_cb;
-	dcfg.colorize = false;
-	diag = fy_diag_create(&dcfg);
-	if (diag)
-		fy_diag_set_collect_errors(diag, true);
-	return diag;
-}
-
-struct fy_document *mf_load(const char *text, size_t len, struct manifest_errors *errs)
-{
-	struct fy_diag_error *e;
-	struct fy_parse_cfg pcfg;
-	struct fy_document *fyd;
-	struct fy_diag *diag;
-	void *it = NULL;
-	size_t i = 0;
-	int reported = 0;
-
-	/*
-	 * Kubernetes objects are UTF-8; refusing anything else here also keeps malformed bytes
-	 * away from libfyaml 0.7's scanner, which loops forever on some of them (in a directive).
-	 */
-	i = manifest_utf8_prefix((const unsigned char *)text, len);
-	if (i != len) {
-		manifest_errors_add(errs, "(document)", "not valid UTF-8 at byte %zu", i);
-		return NULL;
-	}
-	diag = mf_quiet_diag();
-	if (!diag) {
-		manifest_errors_add(errs, "(document)", "out of memory");
-		return NULL;
-	}
-
-	memset(&pcfg, 0, sizeof(pcfg));
-	pcfg.flags = FYPCF_QUIET;
-	/* A document that starts like JSON is parsed by JSON's rules (tabs, no YAML-only forms). */
-	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-		i++;
-	if (i < len && text[i] == '{')
-		pcfg.flags |= FYPCF_JSON_FORCE;
-	pcfg.diag = diag;
-
-	fyd = len ? fy_document_build_from_string(&pcfg, text, len) : NULL;
-	if (!fyd) {
-		while ((e = fy_diag_errors_iterate(diag, &it)) != NULL && reported < 3) {
-			manifest_errors_add(errs, "(document)", "line %d, column %d: %s",
-					    e->line + 1, e->column + 1, e->msg);
-			reported++;
-		}
-		if (!reported)
-			manifest_errors_add(errs, "(document)",
-					    len ? "not a YAML or JSON document" : "empty document");
-	}
-	/* destroy, not unref: only destroy frees the collected errors */
-	fy_diag_destroy(diag);
-	return fyd;
-}
 
 static void child_path(char *out, size_t size, const char *path, const char *key)
 {
@@ -131,6 +62,7 @@ static bool looks_typed(const char *s)
 static const char *scalar(struct parser *p, struct fy_node *n, const char *path, const char *what)
 {
 	const char *s;
+	size_t len;
 
 	if (fy_node_get_type(n) != FYNT_SCALAR) {
 		manifest_errors_add(p->errs, path, "must be %s, not a %s", what,
@@ -139,6 +71,15 @@ static const char *scalar(struct parser *p, struct fy_node *n, const char *path,
 	}
 	if (fy_node_get_style(n) == FYNS_ALIAS) {
 		manifest_errors_add(p->errs, path, "YAML aliases are not supported");
+		return NULL;
+	}
+	s = fy_node_get_scalar(n, &len);
+	/*
+	 * JSON and YAML can carry U+0000, Kubernetes objects too; C strings cannot. Refuse it here,
+	 * for this field only, instead of cutting the value short.
+	 */
+	if (s && memchr(s, '\0', len)) {
+		manifest_errors_add(p->errs, path, "must not contain U+0000 (a NUL character)");
 		return NULL;
 	}
 	s = fy_node_get_scalar0(n);
@@ -241,6 +182,7 @@ static void walk_map(struct parser *p, struct fy_node *n, const char *path, fiel
 	struct fy_node *k;
 	const char *key;
 	void *it = NULL;
+	size_t klen;
 
 	if (is_null(n) || !is_map(p, n, path))
 		return;
@@ -249,6 +191,11 @@ static void walk_map(struct parser *p, struct fy_node *n, const char *path, fiel
 		if (!k || fy_node_get_type(k) != FYNT_SCALAR ||
 		    fy_node_get_style(k) == FYNS_ALIAS) {
 			manifest_errors_add(p->errs, path, "keys must be plain strings");
+			continue;
+		}
+		key = fy_node_get_scalar(k, &klen);
+		if (key && memchr(key, '\0', klen)) {
+			manifest_errors_add(p->errs, path, "keys must not contain U+0000");
 			continue;
 		}
 		key = fy_node_get_scalar0(k);
@@ -323,25 +270,99 @@ static bool scaling_cb(struct parser *p, const char *key, struct fy_node *v, con
 }
 
 struct env_item {
-	char *name;
-	char *value;
+	struct nextapp_env e;
 	bool has_name;
 };
+
+/* optional: true | false, kept as 1 | 0 (-1 when not given). */
+static void get_optional(struct parser *p, struct fy_node *v, const char *path, int *out)
+{
+	bool b = false;
+
+	if (is_null(v))
+		return;
+	get_bool(p, v, path, &b);
+	*out = b;
+}
+
+/* secretKeyRef and configMapKeyRef: {name, key, optional}. */
+static bool key_ref_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+		       void *ctx)
+{
+	struct nextapp_env *e = ctx;
+
+	if (!strcmp(key, "name"))
+		get_str(p, v, path, &e->ref_name);
+	else if (!strcmp(key, "key"))
+		get_str(p, v, path, &e->ref_key);
+	else if (!strcmp(key, "optional"))
+		get_optional(p, v, path, &e->optional);
+	else
+		return false;
+	return true;
+}
+
+/* fieldRef: {fieldPath, apiVersion}. */
+static bool field_ref_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+			 void *ctx)
+{
+	struct nextapp_env *e = ctx;
+
+	if (!strcmp(key, "fieldPath"))
+		get_str(p, v, path, &e->ref_key);
+	else if (!strcmp(key, "apiVersion"))
+		get_str(p, v, path, &e->api_version);
+	else
+		return false;
+	return true;
+}
+
+static bool value_from_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+			  void *ctx)
+{
+	struct nextapp_env *e = ctx;
+
+	if (!strcmp(key, "secretKeyRef") || !strcmp(key, "configMapKeyRef")) {
+		e->source = key[0] == 's' ? NEXTAPP_ENV_SECRET : NEXTAPP_ENV_CONFIGMAP;
+		walk_map(p, v, path, key_ref_cb, e);
+	} else if (!strcmp(key, "fieldRef")) {
+		e->source = NEXTAPP_ENV_FIELD;
+		walk_map(p, v, path, field_ref_cb, e);
+	} else {
+		return false;
+	}
+	e->n_sources++;
+	return true;
+}
 
 static bool env_item_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
 			void *ctx)
 {
-	struct env_item *e = ctx;
+	struct env_item *it = ctx;
 
 	if (!strcmp(key, "name")) {
-		e->has_name = !is_null(v);
-		get_str(p, v, path, &e->name);
+		it->has_name = !is_null(v);
+		get_str(p, v, path, &it->e.name);
 	} else if (!strcmp(key, "value")) {
-		get_str(p, v, path, &e->value);
+		get_str(p, v, path, &it->e.value);
+	} else if (!strcmp(key, "valueFrom")) {
+		walk_map(p, v, path, value_from_cb, &it->e);
+		if (!it->e.n_sources && !is_null(v) && fy_node_get_type(v) == FYNT_MAPPING)
+			manifest_errors_add(p->errs, path,
+					    "needs one of secretKeyRef, configMapKeyRef, fieldRef");
 	} else {
 		return false;
 	}
 	return true;
+}
+
+static void env_free(struct nextapp_env *e)
+{
+	free(e->name);
+	free(e->value);
+	free(e->ref_name);
+	free(e->ref_key);
+	free(e->api_version);
 }
 
 static void parse_env(struct parser *p, struct fy_node *n, const char *path)
@@ -359,39 +380,131 @@ static void parse_env(struct parser *p, struct fy_node *n, const char *path)
 		return;
 	}
 	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-		struct env_item e = { NULL, NULL, false };
+		struct env_item e = { .e = { .optional = -1 } };
 
 		mf_pathf(sub, sizeof(sub), "%s[%zu]", path, i++);
 		walk_map(p, item, sub, env_item_cb, &e);
-		if (!e.name) {
+		if (!e.e.name) {
 			char f[MANIFEST_PATH_MAX];
 
 			mf_pathf(f, sizeof(f), "%s.name", sub);
 			if (fy_node_get_type(item) == FYNT_MAPPING && !e.has_name)
 				manifest_errors_add(p->errs, f, "is required");
-			free(e.value);
+			env_free(&e.e);
 			continue;
 		}
 		/* Kept in document order, duplicates included: nextapp_validate() reports them. */
 		grown = realloc(p->app->env, (p->app->n_env + 1) * sizeof(*grown));
 		if (!grown) {
-			free(e.name);
-			free(e.value);
+			env_free(&e.e);
 			p->oom = 1;
 			return;
 		}
 		p->app->env = grown;
-		if (!e.value)
-			e.value = strdup("");
-		if (!e.value) {
+		if (!e.e.value)
+			e.e.value = strdup("");
+		if (!e.e.value) {
+			env_free(&e.e);
+			p->oom = 1;
+			return;
+		}
+		grown[p->app->n_env++] = e.e;
+	}
+}
+
+static bool ref_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+		   void *ctx)
+{
+	struct nextapp_env_from *e = ctx;
+
+	if (!strcmp(key, "name"))
+		get_str(p, v, path, &e->name);
+	else if (!strcmp(key, "optional"))
+		get_optional(p, v, path, &e->optional);
+	else
+		return false;
+	return true;
+}
+
+static bool env_from_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+			void *ctx)
+{
+	struct nextapp_env_from *e = ctx;
+
+	if (!strcmp(key, "prefix")) {
+		get_str(p, v, path, &e->prefix);
+	} else if (!strcmp(key, "secretRef") || !strcmp(key, "configMapRef")) {
+		e->secret = key[0] == 's';
+		e->n_refs++;
+		walk_map(p, v, path, ref_cb, e);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void parse_env_from(struct parser *p, struct fy_node *n, const char *path)
+{
+	struct nextapp_env_from *grown;
+	char sub[MANIFEST_PATH_MAX];
+	struct fy_node *item;
+	void *it = NULL;
+	size_t i = 0;
+
+	if (is_null(n))
+		return;
+	if (fy_node_get_type(n) != FYNT_SEQUENCE) {
+		manifest_errors_add(p->errs, path,
+				    "must be a list of {secretRef|configMapRef, prefix}");
+		return;
+	}
+	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+		struct nextapp_env_from e = { .optional = -1 };
+
+		mf_pathf(sub, sizeof(sub), "%s[%zu]", path, i++);
+		walk_map(p, item, sub, env_from_cb, &e);
+		grown = realloc(p->app->env_from, (p->app->n_env_from + 1) * sizeof(*grown));
+		if (!grown) {
+			free(e.prefix);
 			free(e.name);
 			p->oom = 1;
 			return;
 		}
-		grown[p->app->n_env].name = e.name;
-		grown[p->app->n_env].value = e.value;
-		p->app->n_env++;
+		p->app->env_from = grown;
+		grown[p->app->n_env_from++] = e;
 	}
+}
+
+static bool database_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+			void *ctx)
+{
+	struct nextapp_database *d = &p->app->database;
+
+	if (!strcmp(key, "cluster"))
+		get_str(p, v, path, &d->cluster);
+	else if (!strcmp(key, "secretName"))
+		get_str(p, v, path, &d->secret_name);
+	else if (!strcmp(key, "key"))
+		get_str(p, v, path, &d->key);
+	else
+		return false;
+	return true;
+}
+
+static bool zone_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
+		    void *ctx)
+{
+	struct nextapp_zone *z = &p->app->zone;
+
+	if (!strcmp(key, "name"))
+		get_str(p, v, path, &z->name);
+	else if (!strcmp(key, "basePath"))
+		get_str(p, v, path, &z->base_path);
+	else if (!strcmp(key, "assetPrefix"))
+		get_str(p, v, path, &z->asset_prefix);
+	else
+		return false;
+	return true;
 }
 
 static bool requests_cb(struct parser *p, const char *key, struct fy_node *v, const char *path,
@@ -505,6 +618,8 @@ static bool cluster_cb(struct parser *p, const char *key, struct fy_node *v, con
 		get_bool(p, v, path, &p->app->cluster.pvc);
 	else if (!strcmp(key, "persistentVolumeWrite"))
 		get_bool(p, v, path, &p->app->cluster.pvc_write);
+	else if (!strcmp(key, "fieldRef"))
+		get_bool(p, v, path, &p->app->cluster.field_ref);
 	else
 		return false;
 	return true;
@@ -527,6 +642,12 @@ static bool spec_cb(struct parser *p, const char *key, struct fy_node *v, const 
 		walk_map(p, v, path, scaling_cb, NULL);
 	else if (!strcmp(key, "env"))
 		parse_env(p, v, path);
+	else if (!strcmp(key, "envFrom"))
+		parse_env_from(p, v, path);
+	else if (!strcmp(key, "database"))
+		walk_map(p, v, path, database_cb, NULL);
+	else if (!strcmp(key, "zone"))
+		walk_map(p, v, path, zone_cb, NULL);
 	else if (!strcmp(key, "resources"))
 		walk_map(p, v, path, resources_cb, NULL);
 	else if (!strcmp(key, "cache"))

@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <libfyaml.h>
 
-#include "manifest.h"
-#include "internal.h"
+#include "container/manifest/manifest.h"
+#include "container/manifest/internal.h"
 
 #define SCRATCH_VOLUME "knext-scratch"
 #define NEXT_CACHE_VOLUME "knext-next-cache"
@@ -68,6 +68,8 @@ static void labels(struct builder *b, json_t *parent, const struct nextapp *app)
 	add(b, l, MANIFEST_APP_LABEL, json_string(app->meta.name));
 	if (app->build_id)
 		add(b, l, MANIFEST_BUILD_ID_LABEL, json_string(app->build_id));
+	if (app->zone.name)
+		add(b, l, MANIFEST_ZONE_LABEL, json_string(app->zone.name));
 }
 
 static void annotations(struct builder *b, json_t *meta, const struct nextapp *app, bool pvc)
@@ -92,34 +94,109 @@ static void annotations(struct builder *b, json_t *meta, const struct nextapp *a
 	add(b, a, "knext.dev/cache-source", json_string(pvc ? "pvc" : "baked"));
 }
 
-static void env(struct builder *b, json_t *c, const struct nextapp *app, bool pvc)
+static void env_value(struct builder *b, json_t *e, const char *name, const char *value)
 {
-	json_t *e = add(b, c, "env", json_array()), *item;
+	json_t *item = push(b, e, json_object());
+
+	if (!item)
+		return;
+	add(b, item, "name", json_string(name));
+	add(b, item, "value", json_string(value));
+}
+
+/* name + valueFrom.{secretKeyRef|configMapKeyRef}: {name, key[, optional]}. */
+static void env_key_ref(struct builder *b, json_t *e, const char *name, bool secret,
+			const char *ref, const char *key, int optional)
+{
+	json_t *item = push(b, e, json_object()), *vf, *sel;
+
+	if (!item)
+		return;
+	add(b, item, "name", json_string(name));
+	vf = obj(b, item, "valueFrom");
+	sel = vf ? obj(b, vf, secret ? "secretKeyRef" : "configMapKeyRef") : NULL;
+	if (!sel)
+		return;
+	add(b, sel, "name", json_string(ref));
+	add(b, sel, "key", json_string(key));
+	if (optional >= 0)
+		add(b, sel, "optional", json_boolean(optional));
+}
+
+static void env_entry(struct builder *b, json_t *e, const struct nextapp_env *v)
+{
+	json_t *item, *ref;
+
+	switch (v->source) {
+	case NEXTAPP_ENV_SECRET:
+	case NEXTAPP_ENV_CONFIGMAP:
+		env_key_ref(b, e, v->name, v->source == NEXTAPP_ENV_SECRET, v->ref_name, v->ref_key,
+			    v->optional);
+		return;
+	case NEXTAPP_ENV_FIELD:
+		item = push(b, e, json_object());
+		if (!item)
+			return;
+		add(b, item, "name", json_string(v->name));
+		ref = obj(b, obj(b, item, "valueFrom"), "fieldRef");
+		if (!ref)
+			return;
+		if (v->api_version)
+			add(b, ref, "apiVersion", json_string(v->api_version));
+		add(b, ref, "fieldPath", json_string(v->ref_key));
+		return;
+	default:
+		env_value(b, e, v->name, v->value);
+	}
+}
+
+static void env(struct builder *b, json_t *c, const struct nextapp *app, bool pvc, bool writeback)
+{
+	json_t *e = add(b, c, "env", json_array()), *from, *item, *ref;
 	char port[16];
 	size_t i;
 
 	if (!e)
 		return;
-	for (i = 0; i < app->n_env; i++) {
-		item = push(b, e, json_object());
-		if (!item)
-			return;
-		add(b, item, "name", json_string(app->env[i].name));
-		add(b, item, "value", json_string(app->env[i].value));
-	}
+	for (i = 0; i < app->n_env; i++)
+		env_entry(b, e, &app->env[i]);
+	/* The zone's own database: CloudNativePG's application Secret, key uri. */
+	if (app->database.cluster || app->database.secret_name)
+		env_key_ref(b, e, "DATABASE_URL", true, mf_database_secret(app),
+			    app->database.key ? app->database.key : MANIFEST_CNPG_URI_KEY, -1);
 	/* knext-init reads the same names; set them so the pod and the binary agree. */
 	snprintf(port, sizeof(port), "%d", app->probes.port);
-	item = push(b, e, json_object());
-	if (item) {
-		add(b, item, "name", json_string("KNEXT_PROBE_PORT"));
-		add(b, item, "value", json_string(port));
+	env_value(b, e, "KNEXT_PROBE_PORT", port);
+	/* The pinned image, so knext-init can tie a PVC pack to the image that wrote it. */
+	env_value(b, e, "KNEXT_IMAGE", app->image);
+	/* A zone: knext-init refuses to start a build made for another basePath or assetPrefix. */
+	if (app->zone.name) {
+		env_value(b, e, "KNEXT_BASE_PATH", app->zone.base_path ? app->zone.base_path : "");
+		env_value(b, e, "KNEXT_ASSET_PREFIX",
+			  app->zone.asset_prefix ? app->zone.asset_prefix : "");
 	}
-	if (pvc) {
-		item = push(b, e, json_object());
-		if (item) {
-			add(b, item, "name", json_string("KNEXT_CACHE_DIR"));
-			add(b, item, "value", json_string(KNEXT_DEFAULT_CACHE_DIR));
-		}
+	if (pvc)
+		env_value(b, e, "KNEXT_CACHE_DIR", KNEXT_DEFAULT_CACHE_DIR);
+	/* The claim is mounted writable only for write-back: tell knext-init to use it. */
+	if (pvc && writeback)
+		env_value(b, e, "KNEXT_CACHE_WRITEBACK", "1");
+	if (!app->n_env_from)
+		return;
+	from = add(b, c, "envFrom", json_array());
+	for (i = 0; from && i < app->n_env_from; i++) {
+		const struct nextapp_env_from *f = &app->env_from[i];
+
+		item = push(b, from, json_object());
+		if (!item)
+			return;
+		if (f->prefix)
+			add(b, item, "prefix", json_string(f->prefix));
+		ref = obj(b, item, f->secret ? "secretRef" : "configMapRef");
+		if (!ref)
+			return;
+		add(b, ref, "name", json_string(f->name));
+		if (f->optional >= 0)
+			add(b, ref, "optional", json_boolean(f->optional));
 	}
 }
 
@@ -343,7 +420,7 @@ static json_t *build(const struct nextapp *app, const struct render_opts *o, boo
 		add(b, port, "containerPort", json_integer(app->port));
 		add(b, port, "protocol", json_string("TCP"));
 	}
-	env(b, c, app, pvc);
+	env(b, c, app, pvc, app->cache.write_back && pvc_write);
 	resources(b, c, &app->resources);
 	readiness(b, c, app);
 	exec_probe(b, c, "livenessProbe", app, &app->probes.liveness, "live", 10, 3, bin);
@@ -486,6 +563,9 @@ int manifest_render_checked(const struct nextapp *app, const struct render_opts 
 	resolved.pvc = feature(o->pvc, app->cluster.pvc) ? MANIFEST_FEATURE_ENABLED :
 							   MANIFEST_FEATURE_DISABLED;
 	resolved.pvc_write = feature(o->pvc_write, app->cluster.pvc_write) ?
+				     MANIFEST_FEATURE_ENABLED :
+				     MANIFEST_FEATURE_DISABLED;
+	resolved.field_ref = feature(o->field_ref, app->cluster.field_ref) ?
 				     MANIFEST_FEATURE_ENABLED :
 				     MANIFEST_FEATURE_DISABLED;
 	/* Without the cluster's PVC flag the webhook rejects the volume: use the baked pack. */

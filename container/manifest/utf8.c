@@ -2,7 +2,7 @@
 /* UTF-8 validation of YAML texts before libfyaml sees them (see manifest.h). */
 #include <stddef.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 size_t manifest_utf8_prefix(const unsigned char *s, size_t len)
 {

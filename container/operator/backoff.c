@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <time.h>
 
-#include "backoff.h"
+#include "container/operator/backoff.h"
 
 int backoff_init(struct backoff *b, uint32_t base_ms, uint32_t max_ms, uint64_t seed)
 {

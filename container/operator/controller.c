@@ -5,10 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller.h"
-#include "manifest.h"
-#include "render.h"
-#include "status.h"
+#include "container/operator/controller.h"
+#include "container/manifest/manifest.h"
+#include "container/operator/render.h"
+#include "container/operator/status.h"
 
 #define APPS_PATH "/apis/knext.dev/v1alpha1"
 #define SVCS_PATH "/apis/serving.knative.dev/v1"

@@ -12,11 +12,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "backoff.h"
-#include "informer.h"
-#include "kube.h"
-#include "oplog.h"
-#include "workqueue.h"
+#include "container/operator/backoff.h"
+#include "container/operator/informer.h"
+#include "container/operator/kube.h"
+#include "container/operator/oplog.h"
+#include "container/operator/workqueue.h"
 
 #define CONTROLLER_MAX_WORKERS 16
 #define CONTROLLER_FIELD_MANAGER "knext-operator"

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "httpd.h"
+#include "container/operator/httpd.h"
 
 static const char *status_text(int status)
 {

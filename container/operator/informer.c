@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "informer.h"
+#include "container/operator/informer.h"
 
 /* What a watch ended with, besides -errno. */
 #define WATCH_GONE 1
@@ -134,9 +134,9 @@ static int list_page(struct informer *inf, const char *cont, json_t *fresh, char
 		     char **next)
 {
 	struct kube_response resp;
-	json_t *root, *items, *item, *meta;
+	struct watch_list page;
 	char reason[256] = "", key[320], *path, *esc = NULL;
-	const char *rv, *c;
+	json_t *item;
 	size_t i;
 	int r;
 
@@ -167,30 +167,25 @@ static int list_page(struct informer *inf, const char *cont, json_t *fresh, char
 		kube_response_close(&resp);
 		return -EPROTO;
 	}
-	root = json_loadb(resp.body, resp.len, 0, NULL);
+	r = watch_list_parse(resp.body, resp.len, sizeof(inf->rv), &page);
 	kube_response_close(&resp);
-	items = json_object_get(root, "items");
-	meta = json_object_get(root, "metadata");
-	rv = json_string_value(json_object_get(meta, "resourceVersion"));
-	c = json_string_value(json_object_get(meta, "continue"));
-	if (!json_is_array(items) || !rv || !*rv || strlen(rv) >= sizeof(inf->rv)) {
-		json_decref(root);
+	if (r) {
 		log_http(inf, "list_failed", 200, -EBADMSG, "malformed list");
 		return -EBADMSG;
 	}
 	/* Every page is served from the first page's snapshot; keep its version. */
 	if (!rv_out[0])
-		strcpy(rv_out, rv);
-	json_array_foreach(items, i, item) {
+		strcpy(rv_out, page.rv);
+	json_array_foreach(page.items, i, item) {
 		if (!watch_object_key(item, key, sizeof(key)))
 			json_object_set(fresh, key, item);
 	}
-	if (c && *c) {
-		*next = strdup(c);
+	if (page.cont) {
+		*next = strdup(page.cont);
 		if (!*next)
 			r = -ENOMEM;
 	}
-	json_decref(root);
+	watch_list_close(&page);
 	return r;
 }
 

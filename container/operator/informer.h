@@ -15,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "backoff.h"
-#include "kube.h"
-#include "oplog.h"
+#include "container/operator/backoff.h"
+#include "container/operator/kube.h"
+#include "container/operator/oplog.h"
 
 /**
  * typedef informer_changed_fn - an object was added or changed, or (@deleted) removed; @obj is

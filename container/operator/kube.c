@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "kube.h"
+#include "container/operator/kube.h"
 
 /* A non-200 watch answer is a small Status object; never buffer more than this of it. */
 #define MAX_ERROR_BODY (64u << 10)

@@ -12,8 +12,8 @@
 
 #include <curl/curl.h>
 
-#include "kubeconfig.h"
-#include "watch.h"
+#include "container/operator/kubeconfig.h"
+#include "container/operator/watch.h"
 
 /**
  * struct kube_client - one connection's worth of client state; fields are private.

@@ -10,8 +10,8 @@
 #include <jansson.h>
 #include <libfyaml.h>
 
-#include "kubeconfig.h"
-#include "manifest.h"
+#include "container/operator/kubeconfig.h"
+#include "container/manifest/manifest.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 

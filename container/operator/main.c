@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* knext-operator: keeps a Knative Service for every NextApp. See operator.h. */
-#include "operator.h"
+#include "container/operator/operator.h"
 
 int main(int argc, char **argv)
 {

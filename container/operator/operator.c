@@ -10,10 +10,10 @@
 
 #include <curl/curl.h>
 
-#include "controller.h"
-#include "httpd.h"
-#include "kubeconfig.h"
-#include "operator.h"
+#include "container/operator/controller.h"
+#include "container/operator/httpd.h"
+#include "container/operator/kubeconfig.h"
+#include "container/operator/operator.h"
 
 struct options {
 	const char *kubeconfig;

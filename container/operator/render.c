@@ -6,8 +6,8 @@
 
 #include <xxhash.h>
 
-#include "manifest.h"
-#include "render.h"
+#include "container/manifest/manifest.h"
+#include "container/operator/render.h"
 
 /* The NextApp as the manifest library reads it: what the user wrote, none of the server's fields. */
 static json_t *user_view(json_t *app)

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "status.h"
+#include "container/operator/status.h"
 
 void status_now(char *buf, size_t len)
 {

@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "render.h"
+#include "container/operator/render.h"
 
 /**
  * struct status_input - what the status is built from.

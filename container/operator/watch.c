@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch.h"
+#include "container/operator/watch.h"
 
 void watch_lines_init(struct watch_lines *wl)
 {
@@ -97,7 +97,8 @@ int watch_event_parse(const char *line, size_t len, struct watch_event *ev)
 	size_t i;
 
 	memset(ev, 0, sizeof(*ev));
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	/* U+0000 inside a string is valid JSON; the object's reconcile refuses it (informer.c). */
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	if (!json_is_object(root))
 		goto bad;
 	type = json_string_value(json_object_get(root, "type"));
@@ -134,4 +135,34 @@ void watch_event_close(struct watch_event *ev)
 {
 	json_decref(ev->object);
 	ev->object = NULL;
+}
+
+int watch_list_parse(const char *body, size_t len, size_t max_rv, struct watch_list *l)
+{
+	json_t *meta;
+
+	memset(l, 0, sizeof(*l));
+	/*
+	 * JSON strings may hold U+0000 and the API server stores them: allow it here, so such an
+	 * object is one NextApp's error (the manifest library refuses the field) and not a list
+	 * that fails as a whole and stalls every NextApp in scope.
+	 */
+	l->root = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+	l->items = json_object_get(l->root, "items");
+	meta = json_object_get(l->root, "metadata");
+	l->rv = json_string_value(json_object_get(meta, "resourceVersion"));
+	l->cont = json_string_value(json_object_get(meta, "continue"));
+	if (!json_is_array(l->items) || !l->rv || !*l->rv || strlen(l->rv) >= max_rv) {
+		watch_list_close(l);
+		return -EBADMSG;
+	}
+	if (l->cont && !*l->cont)
+		l->cont = NULL;
+	return 0;
+}
+
+void watch_list_close(struct watch_list *l)
+{
+	json_decref(l->root);
+	memset(l, 0, sizeof(*l));
 }

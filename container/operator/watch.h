@@ -107,4 +107,36 @@ void watch_event_close(struct watch_event *ev);
  */
 int watch_object_key(json_t *obj, char *key, size_t len);
 
+/**
+ * struct watch_list - one page of a list response.
+ * @root:  the decoded body (owns everything below)
+ * @items: its items (a JSON array)
+ * @rv:    metadata.resourceVersion, non-empty
+ * @cont:  metadata.continue, or NULL on the last page
+ */
+struct watch_list {
+	json_t *root;
+	json_t *items;
+	const char *rv;
+	const char *cont;
+};
+
+/**
+ * watch_list_parse() - decode a list response body. Strings may hold U+0000: the objects are
+ * taken as they are, and what the manifest library cannot take is each object's own error.
+ * @body: the JSON text
+ * @len:  its length
+ * @max_rv: longest resourceVersion accepted
+ * @l:    receives the page; watch_list_close() it on success
+ *
+ * Return: 0, or -EBADMSG when the body is not a list with items and a resourceVersion.
+ */
+int watch_list_parse(const char *body, size_t len, size_t max_rv, struct watch_list *l);
+
+/**
+ * watch_list_close() - free a page. Idempotent.
+ * @l: the page
+ */
+void watch_list_close(struct watch_list *l);
+
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "workqueue.h"
+#include "container/operator/workqueue.h"
 
 static int64_t now_ms(void)
 {

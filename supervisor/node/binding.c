@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "binding.h"
-#include "cache.h"
-#include "embed.h"
+#include "supervisor/node/binding.h"
+#include "supervisor/node/cache.h"
+#include "supervisor/node/embed.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -10,6 +10,10 @@
 // every script after warm-up — functions compiled lazily while serving included — into a new pack.
 'use strict';
 
+// The pack's entry kinds and the shared defaults, generated from common/packkind.h and
+// common/defaults.h when knext-node is built (embed_js.py).
+/* @knext-constants */
+
 const knext = process._linkedBinding('knext');
 const path = require('path');
 const net = require('net');
@@ -17,8 +21,8 @@ const v8 = require('v8');
 const Module = require('module');
 
 const env = process.env;
-const appDir = path.resolve(env.KNEXT_APP_DIR || '/app');
-const entry = path.resolve(appDir, env.KNEXT_ENTRY || 'server.js');
+const appDir = path.resolve(env.KNEXT_APP_DIR || KNEXT_DEFAULT_APP_DIR);
+const entry = path.resolve(appDir, env.KNEXT_ENTRY || KNEXT_DEFAULT_ENTRY);
 const port = env.PORT;
 
 // Readiness: PID 1 learns the moment the app's server listens on PORT (or the first server to
@@ -42,7 +46,7 @@ net.Server.prototype.listen = function knextListen(...args) {
 };
 
 // Liveness: a heartbeat from the event loop; a blocked loop stops it.
-const heartbeat = Number(env.KNEXT_HEARTBEAT_MS) || 1000;
+const heartbeat = Number(env.KNEXT_HEARTBEAT_MS) || KNEXT_DEFAULT_HEARTBEAT_MS;
 setInterval(() => knext.notify('WATCHDOG=1'), heartbeat).unref();
 
 // NODE_EXTRA_CA_CERTS: OpenSSL starts lazily in knext-node (parsing CA stores eagerly costs tens
@@ -59,11 +63,6 @@ if (env.NODE_EXTRA_CA_CERTS) {
 
 // ---- compile cache ----------------------------------------------------------------------------
 
-const KIND_CODE_CACHE = 1;
-const KIND_SOURCE = 2;
-const KIND_RESOLUTION = 3;
-const KIND_IMPORT_SITES = 5;
-const KIND_BUILTIN_CODE_CACHE = 6;
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
 // Six characters, as `import`: renaming import(...) calls to it keeps every position in the source.
 const IMPORT_ALIAS = '__kni_';
@@ -75,7 +74,7 @@ const recordFiles = [];
 if (env.KNEXT_RECORD_PACK)
 	recordFiles.push(env.KNEXT_RECORD_PACK);
 if (env.KNEXT_CACHE_WRITEBACK === '1' && env.KNEXT_CACHE_DIR)
-	recordFiles.push(path.join(env.KNEXT_CACHE_DIR, 'cache.pack'));
+	recordFiles.push(path.join(env.KNEXT_CACHE_DIR, KNEXT_PACK_FILE_NAME));
 const compiled = new Map();
 let attached = null;
 

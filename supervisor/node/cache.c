@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cache.h"
+#include "supervisor/node/cache.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,13 +14,13 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "appid.h"
-#include "binding.h"
-#include "embed.h"
-#include "format.h"
-#include "pack.h"
-#include "packmem.h"
-#include "writer.h"
+#include "supervisor/appid.h"
+#include "supervisor/node/binding.h"
+#include "supervisor/node/embed.h"
+#include "cachefs/format.h"
+#include "cachefs/pack.h"
+#include "cachefs/packmem.h"
+#include "cachefs/writer.h"
 
 /* The memfd mapping; read-only and shared, so N processes of a node share its pages. */
 static const uint8_t *map_base;

@@ -3,7 +3,7 @@
 // The libnode shim: the sequence of node.h calls an embedder makes for one environment, and the
 // code cache of Node's builtins. Kept small on purpose; everything else the child does is C
 // (node_main.c, binding.c, cache.c) or the bootstrap JS.
-#include "embed.h"
+#include "supervisor/node/embed.h"
 
 #include <dlfcn.h>
 #include <node.h>

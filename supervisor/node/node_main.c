@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binding.h"
-#include "cache.h"
-#include "embed.h"
+#include "supervisor/node/binding.h"
+#include "supervisor/node/cache.h"
+#include "supervisor/node/embed.h"
 
 extern const char knext_bootstrap_js[];
 

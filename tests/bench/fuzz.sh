@@ -10,7 +10,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-I"$top/bench" "$top/tests/bench/fuzz_log.c" "$top/bench/log.c" \
+	-I"$top" "$top/tests/bench/fuzz_log.c" "$top/bench/log.c" \
 	-o "$work/fuzz_log" -ljansson >"$work/cc.log" 2>&1; then
 	sed 's/^/# /' "$work/cc.log"
 	echo "ok 1 - bench log fuzz # SKIP cannot build the fuzzer (libFuzzer runtime missing?)"

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,9 +11,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "config.h"
-#include "report.h"
+#include "bench/bench.h"
+#include "bench/config.h"
+#include "bench/report.h"
 
 Test(stats, odd_even_and_p90)
 {

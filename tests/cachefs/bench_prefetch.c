@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "prefetch.h"
+#include "cachefs/prefetch.h"
 
 static char **files;
 static size_t nfiles, capfiles;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Stand-in for `knext-init cache ...` until the supervisor dispatches to cache_cli_main. */
-#include "cli.h"
+#include "cachefs/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -14,7 +14,7 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "ok 2 - fuzz packmem_find # SKIP clang missing"
 	exit 0
 fi
-inc="-I$top/cachefs -I$top/container/manifest"
+inc="-I$top"
 src="$top/cachefs/pack.c $top/cachefs/packmem.c"
 n=0
 for target in pack packmem; do

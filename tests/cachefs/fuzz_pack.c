@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pack.h"
-#include "packmem.h"
+#include "cachefs/pack.h"
+#include "cachefs/packmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packmem.h"
+#include "cachefs/packmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "helpers.h"
-#include "packmem.h"
+#include "tests/cachefs/helpers.h"
+#include "cachefs/packmem.h"
 
 #include <fcntl.h>
 #include <ftw.h>

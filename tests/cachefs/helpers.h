@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pack.h"
-#include "writer.h"
+#include "cachefs/pack.h"
+#include "cachefs/writer.h"
 
 extern const struct pack_identity test_id;
 

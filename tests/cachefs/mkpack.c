@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packmem.h"
-#include "writer.h"
+#include "cachefs/packmem.h"
+#include "cachefs/writer.h"
 
 static void *load(const char *path, size_t *len)
 {

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "helpers.h"
+#include "cachefs/cli.h"
+#include "tests/cachefs/helpers.h"
 
 static char *dir;
 

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "format.h"
-#include "helpers.h"
-#include "pack.h"
-#include "packmem.h"
-#include "writer.h"
+#include "cachefs/format.h"
+#include "tests/cachefs/helpers.h"
+#include "cachefs/pack.h"
+#include "cachefs/packmem.h"
+#include "cachefs/writer.h"
 
 /* Recomputes meta_hash and the trailer, so only the structural checks can catch an edit. */
 static void rehash(uint8_t *b, size_t len)

@@ -22,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helpers.h"
-#include "packmem.h"
-#include "prefetch.h"
+#include "tests/cachefs/helpers.h"
+#include "cachefs/packmem.h"
+#include "cachefs/prefetch.h"
 
 static char *dir;
 

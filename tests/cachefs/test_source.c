@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "format.h"
-#include "helpers.h"
-#include "source.h"
+#include "cachefs/format.h"
+#include "tests/cachefs/helpers.h"
+#include "cachefs/source.h"
 
 static char *dir;
 static char pvc[600], appdir[600], explicit_pack[600];

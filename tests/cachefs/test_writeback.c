@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
-#include "pack.h"
-#include "writer.h"
+#include "tests/cachefs/helpers.h"
+#include "cachefs/pack.h"
+#include "cachefs/writer.h"
 
 #define SKIP_CODE 77
 

@@ -93,7 +93,7 @@ for (const f of readdirSync(join(here, "golden")).filter((f) => f.includes(".nex
 
 // Invalid NextApps fail, each for the expected reason.
 const base = () => ({ apiVersion: "knext.dev/v1alpha1", kind: "NextApp", metadata: { name: "a" },
-  spec: { image: `registry.example/a@sha256:${digest}` } });
+  spec: { image: `registry.example/app@sha256:${digest}` } });
 const bad = [
   ["latest image", (d) => { d.spec.image = "registry.example/a:latest"; }, /pinned by digest/],
   ["tag-only image", (d) => { d.spec.image = "registry.example/a:1.0"; }, /pinned by digest/],
@@ -109,7 +109,60 @@ const bad = [
   ["unknown field", (d) => { d.spec.replicas = 2; }, /additional properties/],
   ["timeout too long", (d) => { d.spec.timeoutSeconds = 900; }, /<= 600/],
   ["write without pvc flag", (d) => { d.spec.clusterFeatures = { persistentVolumeWrite: true }; }, /persistentVolumeWrite needs/],
+  // What Knative refuses (knative.dev/pkg ValidateObjectMetadata, autoscaling annotation rules,
+  // pkg/name, core env names).
+  ["name starting with a digit", (d) => { d.metadata.name = "1a"; }, /must match pattern/],
+  ["retention over 1h", (d) => { d.spec.scaling = { scaleToZeroRetention: "61m" }; }, /between 0s and 1h/],
+  ["window not in whole seconds", (d) => { d.spec.scaling = { window: "6500ms" }; }, /whole number of seconds/],
+  ["window not a duration", (d) => { d.spec.scaling = { window: "60" }; }, /must match pattern/],
+  ["one-character repository", (d) => { d.spec.image = `registry.example/a@sha256:${digest}`; }, /does not parse/],
+  ["env name with a tab", (d) => { d.spec.env = [{ name: "A\tB" }]; }, /must match pattern/],
+  ["negative quantity", (d) => { d.spec.resources = { limits: { cpu: "-1" } }; }, /must match pattern/],
+  // env from Secrets and ConfigMaps, the database, the zone
+  ["value beside valueFrom", (d) => { d.spec.env = [{ name: "A", value: "x", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }]; }, /value must be empty/],
+  ["two valueFrom sources", (d) => { d.spec.env = [{ name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" }, configMapKeyRef: { name: "c", key: "k" } } }]; }, /must NOT have more than 1 properties/],
+  ["fieldRef without the flag", (d) => { d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]; }, /kubernetes.podspec-fieldref/],
+  ["fieldRef to an unknown field", (d) => { d.spec.clusterFeatures = { fieldRef: true }; d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "spec.containers" } } }]; }, /must match pattern/],
+  ["envFrom with both refs", (d) => { d.spec.envFrom = [{ secretRef: { name: "s" }, configMapRef: { name: "c" } }]; }, /exactly one of secretRef, configMapRef/],
+  ["envFrom with neither", (d) => { d.spec.envFrom = [{ prefix: "P_" }]; }, /exactly one of secretRef, configMapRef/],
+  ["DATABASE_URL beside database", (d) => { d.spec.database = { cluster: "db" }; d.spec.env = [{ name: "DATABASE_URL", value: "postgres://x" }]; }, /set from spec.database/],
+  ["database without a cluster", (d) => { d.spec.database = { key: "uri" }; }, /needs a cluster/],
+  ["zone without a name", (d) => { d.spec.zone = { basePath: "/shop" }; }, /required property 'name'/],
+  ["basePath ending in /", (d) => { d.spec.zone = { name: "shop", basePath: "/shop/" }; }, /must match pattern/],
+  ["basePath /", (d) => { d.spec.zone = { name: "shop", basePath: "/" }; }, /must match pattern/],
+  ["assetPrefix without scheme or /", (d) => { d.spec.zone = { name: "shop", assetPrefix: "cdn.example" }; }, /must match pattern/],
+  ["owned KNEXT_IMAGE", (d) => { d.spec.env = [{ name: "KNEXT_IMAGE", value: "x" }]; }, /set from spec.probes.port, spec.cache, spec.image and spec.zone/],
 ];
+// ... and what it accepts.
+const good = [
+  ["uppercase tag", (d) => { d.spec.image = `registry.example/app:V1@sha256:${digest}`; }],
+  ["Go duration window", (d) => { d.spec.scaling = { window: "1m30s", scaleToZeroRetention: "0.5h" }; }],
+  ["timeoutSeconds 0", (d) => { d.spec.timeoutSeconds = 0; }],
+  ["initialScale above maxScale", (d) => { d.spec.scaling = { maxScale: 2, initialScale: 3 }; }],
+  ["exponent quantity", (d) => { d.spec.resources = { limits: { memory: "1e9" } }; }],
+  ["database with overrides", (d) => { d.spec.database = { cluster: "db", secretName: "db-ro", key: "jdbc-uri" }; }],
+  ["zone without basePath", (d) => { d.spec.zone = { name: "home" }; }],
+  ["fieldRef with the flag", (d) => { d.spec.clusterFeatures = { fieldRef: true }; d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }]; }],
+];
+// The library agrees with the CRD on every one of these (through the CLI).
+for (const [name, mut] of good) {
+  const d = base();
+  mut(d);
+  const lib = spawnSync(cli, ["manifest", "-f", "-"], { input: JSON.stringify(d), encoding: "utf8" });
+  ok(lib.status === 0, `library accepts ${name}`, lib.stderr);
+}
+for (const [name, mut] of bad) {
+  const d = base();
+  mut(d);
+  const lib = spawnSync(cli, ["manifest", "-f", "-"], { input: JSON.stringify(d), encoding: "utf8" });
+  ok(lib.status === 1, `library refuses ${name}`, lib.stderr || "accepted");
+}
+for (const [name, mut] of good) {
+  const d = base();
+  mut(d);
+  const r = accepts(d);
+  ok(r.ok, `CRD accepts ${name}`, r.why);
+}
 for (const [name, mut, want] of bad) {
   const d = base();
   mut(d);
@@ -118,15 +171,18 @@ for (const [name, mut, want] of bad) {
 }
 
 // The CRD's CEL digest rule and the library's check agree.
-const imageRule = v.schema.openAPIV3Schema.properties.spec.properties.image["x-kubernetes-validations"][0].rule;
+const imageRules = v.schema.openAPIV3Schema.properties.spec.properties.image["x-kubernetes-validations"].map((r) => r.rule);
 const images = [
   `a@sha256:${digest}`, `registry.example:5000/team/app@sha256:${digest}`,
   `registry.example/app:1.0@sha256:${digest}`, "a", "a:latest", "registry.example/a:1.0",
   `a@sha256:${digest.toUpperCase()}`, `a@sha256:${digest}0`, `a@sha512:${digest}`,
   `@sha256:${digest}`, `A@sha256:${digest}`, "a@sha256:", `a@sha256:${digest.slice(1)}`,
+  `ab@sha256:${digest}`, `registry.example/a@sha256:${digest}`, `registry.example/app:V1@sha256:${digest}`,
+  `registry.example/app:v1+x@sha256:${digest}`, `localhost/a@sha256:${digest}`, `localhost/ab@sha256:${digest}`,
+  `team/app@sha256:${digest}`, `registry.example/App@sha256:${digest}`, `app:@sha256:${digest}`,
 ];
 for (const img of images) {
-  const cel = evaluate(imageRule, { self: img }) === true;
+  const cel = imageRules.every((rule) => evaluate(rule, { self: img }) === true);
   const lib = spawnSync(cli, ["manifest", "--name", "x", "--image", img], { encoding: "utf8" });
   ok(cel === (lib.status === 0), `CEL rule and library agree on ${img} (${cel ? "pinned" : "refused"})`,
     `CEL ${cel}, library exit ${lib.status}: ${lib.stderr}`);

@@ -16,8 +16,8 @@ fi
 m="$top/container/manifest"
 # shellcheck disable=SC2046
 if ! clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -I"$m" "$here/fuzz_nextapp.c" "$m"/defaults.c \
-	"$m"/errors.c "$m"/nextapp.c "$m"/parse.c "$m"/utf8.c "$m"/render.c "$m"/check.c \
+	-fno-sanitize-recover=undefined -I"$top" "$here/fuzz_nextapp.c" \
+	$(ls "$m"/*.c "$top"/common/*.c | grep -v '/cli\.c$') \
 	$(pkg-config --cflags --libs libfyaml jansson) -o "$work/fuzz_nextapp" >"$log" 2>&1; then
 	if grep -q "fuzzer" "$log" && grep -qi "cannot find\|no such file" "$log"; then
 		echo "ok 1 - fuzz nextapp_parse # SKIP libFuzzer runtime missing (libclang-rt-14-dev)"

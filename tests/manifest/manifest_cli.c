@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 int main(int argc, char **argv)
 {

@@ -86,7 +86,7 @@ sed "s|registry.example/hello@sha256:$digest|registry.example/hello:latest|" \
 expect 1 "latest image exits 1" "$cli" manifest -f "$tmp/latest.yaml"
 grep -q "spec.image: .*:latest" "$tmp/err" && grep -q "pin the image by digest" "$tmp/err" &&
 	ok "latest image message says how to pin" || not_ok "latest image message says how to pin"
-expect 1 "tag-only image exits 1" "$cli" manifest --name x --image registry.example/x:1.0
+expect 1 "tag-only image exits 1" "$cli" manifest --name x --image registry.example/xy:1.0
 grep -q "pinned only by a tag" "$tmp/err" && ok "tag-only message" || not_ok "tag-only message"
 expect 0 "--image overrides the file's tag" "$cli" manifest -f "$tmp/latest.yaml" \
 	--image "registry.example/hello@sha256:$digest"
@@ -106,6 +106,46 @@ expect 1 "--check refuses a PVC on a stock cluster" "$cli" manifest \
 	--check "$here/golden/pvc-readonly.service.yaml"
 expect 0 "--check passes it with the PVC flag" "$cli" manifest \
 	--check "$here/golden/pvc-readonly.service.yaml" --pvc-enabled
+
+# A file of several objects: every one is rendered (a YAML stream, or a JSON List), or none is.
+app() { printf 'apiVersion: knext.dev/v1alpha1\nkind: NextApp\nmetadata: {name: %s}\nspec: {image: "registry.example/%s@sha256:%s"}\n' "$1" "$2" "$digest"; }
+{ app one one; echo ---; app two two; echo ---; } >"$tmp/stream.yaml"
+expect 0 "a YAML stream renders" "$cli" manifest -f "$tmp/stream.yaml"
+[ "$(grep -c '^kind: Service' "$tmp/out")" = 2 ] && [ "$(grep -c '^---$' "$tmp/out")" = 1 ] &&
+	ok "both documents rendered, one separator" || not_ok "both documents rendered, one separator"
+cp "$tmp/out" "$tmp/stream.service.yaml"
+expect 0 "--check checks every document" "$cli" manifest --check "$tmp/stream.service.yaml"
+[ "$(grep -c 'document [12]: passes' "$tmp/out")" = 2 ] && ok "--check names both documents" ||
+	not_ok "--check names both documents"
+expect 0 "a YAML stream renders as a JSON List" "$cli" manifest -f "$tmp/stream.yaml" -o json
+node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+	if (l.kind !== "List" || l.items.map((i) => i.metadata.name).join() !== "one,two") process.exit(1)' \
+	"$tmp/out" 2>"$tmp/err" && ok "JSON List holds both Services" || not_ok "JSON List holds both Services"
+cp "$tmp/out" "$tmp/list.service.json"
+expect 0 "--check reads a JSON List" "$cli" manifest --check "$tmp/list.service.json"
+node -e '
+	console.log(JSON.stringify({apiVersion: "v1", kind: "List", items: [
+	  {apiVersion: "knext.dev/v1alpha1", kind: "NextApp", metadata: {name: "l1"}, spec: {image: process.argv[2]}},
+	  {apiVersion: "knext.dev/v1alpha1", kind: "NextApp", metadata: {name: "l2"}, spec: {image: process.argv[2]}}]}))' \
+	x "registry.example/app@sha256:$digest" >"$tmp/list.json"
+expect 0 "a List of NextApps renders" "$cli" manifest -f "$tmp/list.json"
+[ "$(grep -c '^kind: Service' "$tmp/out")" = 2 ] && ok "both items rendered" || not_ok "both items rendered"
+{ app one one; echo ---; app 2bad two; } >"$tmp/stream-bad.yaml"
+expect 1 "a stream with one invalid document exits 1" "$cli" manifest -f "$tmp/stream-bad.yaml"
+grep -q "document 2: metadata.name" "$tmp/err" && [ ! -s "$tmp/out" ] &&
+	ok "names the document, prints nothing" || not_ok "names the document, prints nothing"
+sed 's/^  name: one$/  name: 1one/' "$tmp/stream.service.yaml" >"$tmp/stream-bad.service.yaml"
+expect 1 "--check refuses a stream with one bad Service" "$cli" manifest \
+	--check "$tmp/stream-bad.service.yaml"
+grep -q "document 1: metadata.name" "$tmp/err" && ok "--check names the bad document" ||
+	not_ok "--check names the bad document"
+
+# A value with U+0000 is refused with its path, not cut short.
+printf '{"apiVersion":"knext.dev/v1alpha1","kind":"NextApp","metadata":{"name":"a"},"spec":{"image":"registry.example/aa@sha256:%s","env":[{"name":"A","value":"a\\u0000b"}]}}' \
+	"$digest" >"$tmp/nul.json"
+expect 1 "a NUL in a value exits 1" "$cli" manifest -f "$tmp/nul.json"
+grep -q "spec.env\[0\].value: must not contain U+0000" "$tmp/err" && ok "NUL refused at its path" ||
+	not_ok "NUL refused at its path"
 
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -12,7 +12,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "manifest.h"
+#include "container/manifest/manifest.h"
 
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define IMAGE "registry.example/app@sha256:" DIGEST
@@ -55,7 +55,7 @@ static void errs_dump(const struct manifest_errors *errs, char *buf, size_t size
 static const char *const golden_cases[] = {
 	"minimal.nextapp.yaml",	     "full.nextapp.yaml",	   "pvc-readonly.nextapp.yaml",
 	"pvc-disabled.nextapp.yaml", "pvc-write-off.nextapp.yaml", "probes.nextapp.yaml",
-	"json-input.nextapp.json",   "owner-minimal.nextapp.yaml",
+	"json-input.nextapp.json",   "owner-minimal.nextapp.yaml", "zone.nextapp.yaml",
 };
 
 static void render_case(const char *name, enum manifest_format fmt, char **out, size_t *len)
@@ -112,13 +112,18 @@ Test(golden, renders_match)
 			/* What we print must pass our own webhook checks, in both encodings. */
 			{
 				struct render_opts on = { .pvc = MANIFEST_FEATURE_ENABLED,
-							  .pvc_write = MANIFEST_FEATURE_ENABLED };
+							  .pvc_write = MANIFEST_FEATURE_ENABLED,
+							  .field_ref = MANIFEST_FEATURE_ENABLED };
 
 				cr_expect_eq(manifest_check_service(out, len, &on, NULL), 0, "%s",
 					     path);
-				/* A stock cluster (PVC flags off) refuses exactly the PVC renders. */
+				/* A stock cluster (PVC and fieldRef flags off) refuses exactly the
+				 * renders that need them. */
 				cr_expect_eq(manifest_check_service(out, len, NULL, NULL),
-					     strstr(out, "persistentVolumeClaim") ? -EINVAL : 0,
+					     strstr(out, "persistentVolumeClaim") ||
+							     strstr(out, "fieldRef") ?
+						     -EINVAL :
+						     0,
 					     "%s: stock cluster flags", path);
 			}
 			free(want);
@@ -224,6 +229,133 @@ Test(render, feature_overrides_and_owner)
 	nextapp_close(&app); /* idempotent */
 }
 
+/* The value of env @name in the rendered Service's container, or NULL. */
+static const char *rendered_env(json_t *svc, const char *name)
+{
+	json_t *c = json_array_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(svc, "spec"), "template"),
+					"spec"),
+			"containers"),
+		0);
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "env"), i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+			return json_string_value(json_object_get(e, "value"));
+	}
+	return NULL;
+}
+
+/* A writable claim is useless unless the pod is told to write back: both, or neither. */
+Test(render, write_back_sets_the_env)
+{
+	static const struct {
+		bool write_back;
+		enum manifest_feature write_flag;
+		bool want;
+	} cases[] = {
+		{ true, MANIFEST_FEATURE_ENABLED, true },
+		{ true, MANIFEST_FEATURE_DISABLED, false },
+		{ false, MANIFEST_FEATURE_ENABLED, false },
+	};
+	struct render_opts opts = { .pvc = MANIFEST_FEATURE_ENABLED };
+	struct nextapp app;
+	json_t *svc;
+	char *out;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nextapp_init(&app);
+		cr_assert_eq(nextapp_set_string(&app.meta.name, "x"), 0);
+		cr_assert_eq(nextapp_set_string(&app.image, IMAGE), 0);
+		cr_assert_eq(nextapp_set_string(&app.cache.claim_name, "pack"), 0);
+		app.cache.mode = NEXTAPP_CACHE_PVC;
+		app.cache.write_back = cases[i].write_back;
+		opts.pvc_write = cases[i].write_flag;
+		cr_assert_eq(manifest_render(&app, &opts, MANIFEST_JSON, &out, &len), 0);
+		svc = json_loads(out, 0, NULL);
+		cr_assert(svc);
+		if (cases[i].want) {
+			cr_expect_str_eq(rendered_env(svc, "KNEXT_CACHE_WRITEBACK"), "1", "%s",
+					 out);
+			cr_expect_null(strstr(out, "\"readOnly\""), "%s", out);
+		} else {
+			cr_expect_null(rendered_env(svc, "KNEXT_CACHE_WRITEBACK"), "case %zu: %s",
+				       i, out);
+		}
+		cr_expect_str_eq(rendered_env(svc, "KNEXT_CACHE_DIR"), KNEXT_DEFAULT_CACHE_DIR);
+		json_decref(svc);
+		free(out);
+		nextapp_close(&app);
+	}
+}
+
+/* The env entry @name of the rendered Service's container, or NULL. */
+static json_t *rendered_env_item(json_t *svc, const char *name)
+{
+	json_t *c = json_array_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(svc, "spec"), "template"),
+					"spec"),
+			"containers"),
+		0);
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "env"), i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+			return e;
+	}
+	return NULL;
+}
+
+/* spec.database: CloudNativePG's "<cluster>-app" Secret, key uri, unless overridden. */
+Test(render, database_url_from_the_cluster_secret)
+{
+	static const struct {
+		const char *cluster, *secret, *key, *want_secret, *want_key;
+	} cases[] = {
+		{ "orders-db", NULL, NULL, "orders-db-app", "uri" },
+		{ "orders-db", "orders-ro", NULL, "orders-ro", "uri" },
+		{ "orders-db", NULL, "jdbc-uri", "orders-db-app", "jdbc-uri" },
+		{ NULL, "external-pg", "url", "external-pg", "url" },
+	};
+	struct nextapp app;
+	json_t *svc, *ref;
+	char *out;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nextapp_init(&app);
+		cr_assert_eq(nextapp_set_string(&app.meta.name, "orders"), 0);
+		cr_assert_eq(nextapp_set_string(&app.image, IMAGE), 0);
+		cr_assert_eq(nextapp_set_string(&app.database.cluster, cases[i].cluster), 0);
+		cr_assert_eq(nextapp_set_string(&app.database.secret_name, cases[i].secret), 0);
+		cr_assert_eq(nextapp_set_string(&app.database.key, cases[i].key), 0);
+		cr_assert_eq(manifest_render(&app, NULL, MANIFEST_JSON, &out, &len), 0);
+		svc = json_loads(out, 0, NULL);
+		ref = json_object_get(
+			json_object_get(rendered_env_item(svc, "DATABASE_URL"), "valueFrom"),
+			"secretKeyRef");
+		cr_expect_str_eq(json_string_value(json_object_get(ref, "name")),
+				 cases[i].want_secret, "%s", out);
+		cr_expect_str_eq(json_string_value(json_object_get(ref, "key")), cases[i].want_key);
+		/* The pinned image is in the pod's env (KNEXT_IMAGE) for knext-init. */
+		cr_expect_str_eq(json_string_value(json_object_get(
+					 rendered_env_item(svc, "KNEXT_IMAGE"), "value")),
+				 IMAGE);
+		json_decref(svc);
+		free(out);
+
+		/* An env DATABASE_URL beside spec.database is refused, not overridden. */
+		cr_assert_eq(nextapp_set_env(&app, "DATABASE_URL", "postgres://elsewhere"), 0);
+		cr_expect_eq(manifest_render(&app, NULL, MANIFEST_JSON, &out, &len), -EINVAL);
+		nextapp_close(&app);
+	}
+}
+
 Test(render, invalid_app_is_not_rendered)
 {
 	struct manifest_errors errs;
@@ -252,6 +384,10 @@ Test(image, digest_rules)
 		"app@sha256:" DIGEST,
 		"registry.example:5000/team/app@sha256:" DIGEST,
 		"registry.example/app:1.0@sha256:" DIGEST,
+		/* pkg/name's tag characters include uppercase letters. */
+		"registry.example/app:V1.2-RC_1@sha256:" DIGEST,
+		"localhost/app@sha256:" DIGEST,
+		"[::1]:5000/app@sha256:" DIGEST,
 	};
 	static const char *const bad[] = {
 		"",
@@ -265,6 +401,11 @@ Test(image, digest_rules)
 		"@sha256:" DIGEST,
 		"App@sha256:" DIGEST,
 		"app @sha256:" DIGEST,
+		/* pkg/name (as Knative vendors it): repositories of 2 to 255 characters. */
+		"a@sha256:" DIGEST,
+		"registry.example/x@sha256:" DIGEST,
+		"registry.example/app:bad+tag@sha256:" DIGEST,
+		"app@sha256:" DIGEST "@sha256:" DIGEST,
 	};
 	char why[256];
 	size_t i;

@@ -15,7 +15,7 @@
 
 #include <curl/curl.h>
 
-#include "harness.h"
+#include "tests/operator/harness.h"
 
 #define NS "bench"
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_internal.h"
+#include "tests/operator/fake_internal.h"
 
 double fake_now_ms(void)
 {
@@ -154,7 +154,7 @@ json_t *fake_new_meta(struct fake *f, const char *ns, const char *name)
 
 int fake_put_app(struct fake *f, const char *ns, const char *name, const char *spec_text)
 {
-	json_t *spec = json_loads(spec_text, 0, NULL), *old, *obj, *meta;
+	json_t *spec = json_loads(spec_text, JSON_ALLOW_NUL, NULL), *old, *obj, *meta;
 	char key[320];
 
 	if (!spec)

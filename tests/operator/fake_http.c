@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_internal.h"
+#include "tests/operator/fake_internal.h"
 
 #define BOOKMARK_MS 1000
 
@@ -273,7 +273,7 @@ static bool owner_gone(struct fake *f, const char *ns, json_t *obj)
 static int apply_service(struct fake *f, struct fake_conn *c, const char *ns, const char *name,
 			 const char *body, size_t blen)
 {
-	json_t *patch = json_loadb(body, blen, 0, NULL), *pm, *old, *obj, *meta;
+	json_t *patch = json_loadb(body, blen, JSON_ALLOW_NUL, NULL), *pm, *old, *obj, *meta;
 	const char *pns, *pname;
 	bool created, changed = true;
 	char key[320];
@@ -348,7 +348,7 @@ static int apply_service(struct fake *f, struct fake_conn *c, const char *ns, co
 static int write_status(struct fake *f, struct fake_conn *c, const char *ns, const char *name,
 			const char *body, size_t blen)
 {
-	json_t *patch = json_loadb(body, blen, 0, NULL), *old, *obj, *st;
+	json_t *patch = json_loadb(body, blen, JSON_ALLOW_NUL, NULL), *old, *obj, *st;
 	char key[320];
 
 	st = json_object_get(patch, "status");

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "fake_apiserver.h"
+#include "tests/operator/fake_apiserver.h"
 
 #define APPS_PREFIX "/apis/knext.dev/v1alpha1/"
 #define SVCS_PREFIX "/apis/serving.knative.dev/v1/"

@@ -5,7 +5,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "fake_internal.h"
+#include "tests/operator/fake_internal.h"
 
 #ifdef FAKE_HAVE_TLS
 #include <openssl/ssl.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "fake_apiserver.h"
+#include "tests/operator/fake_apiserver.h"
 
 /**
  * struct harness - one fake server, one scratch directory, at most one operator.

@@ -12,8 +12,8 @@
 
 #include <criterion/criterion.h>
 
-#include "harness.h"
-#include "manifest.h"
+#include "tests/operator/harness.h"
+#include "container/manifest/manifest.h"
 
 #define NS "default"
 #define WAIT_MS 15000
@@ -212,6 +212,61 @@ Test(operator, converges_and_never_reapplies)
 	check_applied();
 	cr_expect_eq(harness_stop(&h, 5000), 0, "clean exit on SIGTERM");
 	check_log();
+}
+
+/* Ready is False with reason InvalidSpec and a message naming @ud's field path. */
+struct bad_field {
+	const char *name, *path;
+};
+
+static bool field_reported(struct harness *hh, void *ud)
+{
+	const struct bad_field *b = ud;
+	json_t *app = fake_get_app(&h.fake, NS, b->name);
+	const char *ready = condition(app, "Ready", "status");
+	const char *reason = condition(app, "ServiceApplied", "reason");
+	const char *msg = condition(app, "Ready", "message");
+	bool ok = ready && !strcmp(ready, "False") && reason && !strcmp(reason, "InvalidSpec") &&
+		  msg && strstr(msg, b->path);
+
+	json_decref(app);
+	return ok;
+}
+
+/*
+ * An object the library cannot take (a value with U+0000) is that object's error, in its status,
+ * never the list's: the other NextApps get their Services and the operator gets Ready.
+ */
+Test(operator, one_bad_object_does_not_stall_the_rest)
+{
+	static const char *const good[] = { "good", NULL };
+	static const char *const later[] = { "good", "later", NULL };
+	static const char nul_spec[] =
+		"{\"image\":\"registry.example/shop@sha256:"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+		"\"env\":[{\"name\":\"A\",\"value\":\"a\\u0000b\"}]}";
+	struct bad_field listed = { "nul", "spec.env[0].value" };
+	struct bad_field watched = { "nul2", "spec.env[0].value" };
+	char body[256];
+
+	cr_assert_eq(fake_put_app(&h.fake, NS, "nul", nul_spec), 0);
+	fake_put_app(&h.fake, NS, "good", app_spec(0));
+	start();
+	cr_assert(wait_converged(good, 1), "the good NextApp gets its Service despite the bad one");
+	cr_assert(harness_wait(field_reported, &h, &listed, WAIT_MS),
+		  "the bad NextApp (from the list) gets a False condition naming the field");
+	cr_expect_null(fake_get_service(&h.fake, NS, "nul"));
+	cr_expect_eq(harness_http_get(&h, "/readyz", body, sizeof(body)), 200, "%s", body);
+
+	/* The same, arriving as a watch event while the operator runs. */
+	cr_assert_eq(fake_put_app(&h.fake, NS, "nul2", nul_spec), 0);
+	fake_put_app(&h.fake, NS, "later", app_spec(1));
+	cr_assert(wait_converged(later, 1), "a NextApp created after the bad one converges");
+	cr_assert(harness_wait(field_reported, &h, &watched, WAIT_MS),
+		  "the bad NextApp (from a watch event) gets a False condition");
+	cr_expect_null(fake_get_service(&h.fake, NS, "nul2"));
+	cr_expect(harness_alive(&h));
+	cr_expect_eq(harness_stop(&h, 5000), 0);
 }
 
 Test(operator, change_applies_and_same_spec_does_not)

@@ -6,12 +6,12 @@
 
 #include <criterion/criterion.h>
 
-#include "backoff.h"
-#include "kubeconfig.h"
-#include "render.h"
-#include "status.h"
-#include "watch.h"
-#include "workqueue.h"
+#include "container/operator/backoff.h"
+#include "container/operator/kubeconfig.h"
+#include "container/operator/render.h"
+#include "container/operator/status.h"
+#include "container/operator/watch.h"
+#include "container/operator/workqueue.h"
 
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

@@ -18,7 +18,7 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 flags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I$probes $(pkg-config --cflags libuv)"
+	-fno-sanitize-recover=undefined -I$src $(pkg-config --cflags libuv)"
 
 n=0
 run() {
@@ -47,5 +47,5 @@ run() {
 }
 
 run fuzz_http "$probes/http.c"
-run fuzz_notify "$probes/notify.c" "$probes/state.c"
+run fuzz_notify "$probes/notify.c" "$probes/state.c" "$src/common/knative.c"
 exit 0

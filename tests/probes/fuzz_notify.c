@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify.h"
+#include "probes/notify.h"
 
 static void event_cb(struct notify_server *n, const struct notify_event *ev)
 {

@@ -12,8 +12,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "server.h"
-#include "state.h"
+#include "probes/server.h"
+#include "probes/state.h"
 
 struct harness {
 	uv_loop_t loop;

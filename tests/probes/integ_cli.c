@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "harness.h"
+#include "probes/cli.h"
+#include "tests/probes/harness.h"
 
 extern char **environ;
 

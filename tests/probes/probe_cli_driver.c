@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* `probe-cli ready|live|startup|metrics ...`: runs probe_cli_main() as `knext-init probe` would. */
-#include "cli.h"
+#include "probes/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server.h"
-#include "state.h"
+#include "probes/server.h"
+#include "probes/state.h"
 
 static struct probe_server srv;
 static uv_signal_t sig;

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "state.h"
+#include "probes/cli.h"
+#include "probes/state.h"
 
 /* The slowest single /readyz exchange, and those that timed out: stalls of PID 1's loop. */
 static uint64_t worst_probe_ns;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "probes/http.h"
 
 static ssize_t parse(const char *s, struct http_request *req)
 {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify.h"
+#include "probes/notify.h"
 
 struct seen {
 	int n;

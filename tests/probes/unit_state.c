@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "listenwatch.h"
-#include "metrics.h"
-#include "state.h"
+#include "probes/listenwatch.h"
+#include "probes/metrics.h"
+#include "probes/state.h"
 
 #define MS 1000000ull
 

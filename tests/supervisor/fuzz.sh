@@ -10,7 +10,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if ! clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-I"$top/supervisor" "$top/tests/supervisor/fuzz_announce.c" \
+	-I"$top" "$top/tests/supervisor/fuzz_announce.c" \
 	"$top/supervisor/announce.c" "$top/supervisor/log.c" \
 	-o "$work/fuzz_announce" >"$work/cc.log" 2>&1; then
 	sed 's/^/# /' "$work/cc.log"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "announce.h"
+#include "supervisor/announce.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "announce.h"
+#include "supervisor/announce.h"
 
 static const char route4[] =
 	"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"

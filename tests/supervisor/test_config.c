@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "config.h"
-#include "defaults.h"
-#include "log.h"
+#include "supervisor/config.h"
+#include "common/defaults.h"
+#include "supervisor/log.h"
 
 static const char *const vars[] = {
 	"PORT",

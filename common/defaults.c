@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <stddef.h>
 
-#include "defaults.h"
+#include "common/defaults.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

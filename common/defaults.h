@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The one table of defaults shared by knext-init's own configuration and the manifests rendered for
- * the cluster, so that the pod spec and the binary cannot disagree.
+ * The defaults shared by knext-init (supervisor/, cachefs/, probes/) and the manifests rendered for
+ * the cluster (container/manifest/, container/operator/), so that the pod spec and the binary
+ * cannot disagree. A leaf: it includes nothing of the project.
  */
 #ifndef KNEXT_DEFAULTS_H
 #define KNEXT_DEFAULTS_H
@@ -17,15 +18,18 @@
 #define KNEXT_DEFAULT_LIVENESS_TIMEOUT_MS 10000
 /* Where a PVC holding the compile-cache pack is mounted, and the pack baked into the image. */
 #define KNEXT_DEFAULT_CACHE_DIR "/var/cache/knext"
-#define KNEXT_DEFAULT_BAKED_PACK ".knext/cache.pack" /* relative to the app dir */
+/* The pack's file name inside the cache directory, and the pack baked into the image. */
+#define KNEXT_PACK_FILE_NAME "cache.pack"
+#define KNEXT_DEFAULT_BAKED_PACK ".knext/" KNEXT_PACK_FILE_NAME /* relative to the app dir */
 #define KNEXT_DEFAULT_CACHE_MAX_BYTES (256u << 20)
 #define KNEXT_DEFAULT_SCRATCH_DIR "/tmp"
 /* knext-init inside the base image (its ENTRYPOINT, and the exec probes' command). */
 #define KNEXT_DEFAULT_BIN "/usr/local/bin/knext-init"
-/* Paths the probe server answers on KNEXT_DEFAULT_PROBE_PORT. */
+/* Paths the probe server answers on KNEXT_DEFAULT_PROBE_PORT (probes/PROTOCOL.md). */
 #define KNEXT_DEFAULT_READY_PATH "/readyz"
 #define KNEXT_DEFAULT_LIVE_PATH "/livez"
 #define KNEXT_DEFAULT_STARTUP_PATH "/startupz"
+#define KNEXT_DEFAULT_METRICS_PATH "/metrics"
 /* The non-root user the base image runs as. */
 #define KNEXT_DEFAULT_UID 10001
 
