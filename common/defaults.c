@@ -18,5 +18,7 @@ const struct knext_default knext_defaults[] = {
 	  "no heartbeat for this long means not live" },
 	{ "KNEXT_CACHE_DIR", KNEXT_DEFAULT_CACHE_DIR, "PVC mount holding the compile-cache pack" },
 	{ "KNEXT_CACHE_MAX_BYTES", STR(KNEXT_DEFAULT_CACHE_MAX_BYTES), "pack size budget" },
+	{ "KNEXT_ANNOUNCE", STR(KNEXT_DEFAULT_ANNOUNCE),
+	  "a datagram to the default gateway at start" },
 	{ NULL, NULL, NULL },
 };

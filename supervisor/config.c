@@ -125,7 +125,8 @@ static int parse_env(struct knext_config *c)
 	c->hostname = env_str("KNEXT_HOSTNAME", c->hostname);
 	c->node_helper = env_str("KNEXT_NODE_HELPER", NULL);
 	/* On unless switched off: the datagram is what a pod from zero needs (see announce.h). */
-	c->announce = strcmp(env_str("KNEXT_ANNOUNCE", "1"), "0") != 0;
+	c->announce =
+		strcmp(env_str("KNEXT_ANNOUNCE", KNEXT_DEFAULT_ANNOUNCE ? "1" : "0"), "0") != 0;
 
 	u = (unsigned)c->port;
 	if ((r = env_uint(c, "PORT", 1, 65535, &u)) < 0)

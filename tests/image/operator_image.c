@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-#include "manifest.h"
+#include "container/manifest/manifest.h"
+#include "tests/operator/harness.h"
 
 #define NS "shop-ns"
 #define NAME "shop"
