@@ -20,38 +20,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-int (*cache_warm_hook)(int argc, char **argv);
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: knext-init cache pack DIR -o PACK [--level N] [--build-id ID]\n"
 		   "         [--runtime NAME] [--runtime-version V] [--v8-tag N] [--arch A]\n"
 		   "       knext-init cache unpack PACK -o DIR\n"
 		   "       knext-init cache inspect PACK [--json]\n"
-		   "       knext-init cache verify PACK\n");
-}
-
-/* Writes the pack next to @out and renames it into place, so @out is never half written. */
-static int write_pack_file(struct pack_writer *w, const char *out)
-{
-	char tmp[PATH_MAX];
-	int fd, err;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = pack_writer_write(w, fd);
-	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-		err = -errno;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, out) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+		   "       knext-init cache verify PACK\n"
+		   "       knext-init cache warm --help\n");
 }
 
 static int cmd_pack(int argc, char **argv)
@@ -69,6 +45,7 @@ static int cmd_pack(int argc, char **argv)
 	struct pack_identity id = { .runtime_name = "node" };
 	struct pack_writer w;
 	const char *out = NULL, *dir;
+	char why[PACK_REASON_MAX + PATH_MAX] = "";
 	struct utsname u;
 	int level = PACK_LEVEL_BAKED, c, err, rc = 1;
 
@@ -117,9 +94,10 @@ static int cmd_pack(int argc, char **argv)
 		fprintf(stderr, "cache pack: %s: %s\n", dir, strerror(-err));
 		goto out;
 	}
-	err = write_pack_file(&w, out);
+	/* The one atomic writer (writeback.c); an explicit pack has no size budget. */
+	err = pack_writeback_file(out, &w, UINT64_MAX, why, sizeof(why));
 	if (err) {
-		fprintf(stderr, "cache pack: writing %s: %s\n", out, strerror(-err));
+		fprintf(stderr, "cache pack: writing %s: %s\n", out, why[0] ? why : strerror(-err));
 		goto out;
 	}
 	printf("packed %zu files (%llu bytes) into %s (%zu bytes)\n", w.count,
@@ -302,12 +280,6 @@ int cache_cli_main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(sub, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(sub, "warm") == 0) {
-		if (cache_warm_hook)
-			return cache_warm_hook(argc - 1, argv + 1);
-		fprintf(stderr, "cache warm: not available in this build\n");
-		return 2;
-	}
 	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
 		usage(stdout);
 		return 0;

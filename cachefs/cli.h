@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * `knext-init cache ...`: pack, unpack, inspect, verify (warm is the lead's, via cache_warm_hook).
+ * `knext-init cache ...`: pack, unpack, inspect, verify. `cache warm` runs the app, so the
+ * knext-init binary dispatches it itself (supervisor/warm.h) before reaching this library.
  */
 #ifndef KNEXT_CACHEFS_CLI_H
 #define KNEXT_CACHEFS_CLI_H
-
-/**
- * cache_warm_hook - `cache warm` implementation, set by the supervisor; NULL means unhandled.
- */
-extern int (*cache_warm_hook)(int argc, char **argv);
 
 /**
  * cache_cli_main() - run `knext-init cache SUB ...`.

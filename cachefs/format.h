@@ -23,7 +23,6 @@
 #define PACK_MAX_FRAMES 65536u
 #define PACK_MAX_FRAME_RAW (64ull << 20)
 #define PACK_MAX_RAW (1ull << 30)
-#define PACK_MAX_PATH 4095u
 
 /* Header field offsets, relative to the header (file offset 8). */
 enum {

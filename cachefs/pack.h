@@ -16,6 +16,8 @@
 #include "common/packkind.h"
 
 #define PACK_REASON_MAX 192
+/* The longest entry path a pack holds (FORMAT.md). */
+#define PACK_MAX_PATH 4095u
 
 /**
  * struct pack_identity - who made a pack and for which app; a pack is used only when all match.

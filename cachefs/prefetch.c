@@ -486,7 +486,6 @@ static int read_uring(struct prefetch_run *r)
 static int open_pack(struct prefetch_run *r)
 {
 	struct stat st;
-	const char *io = getenv("KNEXT_IO");
 	int err;
 
 	r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
@@ -507,7 +506,7 @@ static int open_pack(struct prefetch_run *r)
 	if (err)
 		return run_fail(r, err, "mmap: %s", strerror(-err));
 	r->buf = r->rbuf.p;
-	if (r->force_pread || (io && strcmp(io, "pread") == 0)) {
+	if (r->force_pread) {
 		snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "KNEXT_IO=pread");
 	} else {
 		err = io_uring_queue_init(r->depth * 2, &r->ring, 0);

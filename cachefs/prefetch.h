@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Prefetch: read a pack with io_uring (large reads, several in flight; pread when io_uring is
- * unavailable or KNEXT_IO=pread), decompress its frames on two threads as they arrive, straight into
+ * unavailable or the caller says so, as KNEXT_IO=pread does), decompress its frames on two threads as they arrive, straight into
  * a sealed memfd laid out as in packmem.h. prefetch_start() only starts a thread and returns; all
  * I/O happens off the caller's thread. Format in cachefs/FORMAT.md.
  */

@@ -102,22 +102,20 @@ static int try(struct pack_source *s, enum pack_origin o, const char *path,
 	return 0;
 }
 
-int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *app_dir)
+int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *pack,
+		       const char *cache_dir, const char *app_dir)
 {
-	const char *env = getenv("KNEXT_PACK");
 	char path[PATH_MAX];
 
 	memset(s, 0, sizeof(*s));
-	if (env && *env && try(s, PACK_ORIGIN_EXPLICIT, env, want))
+	if (pack && *pack && try(s, PACK_ORIGIN_EXPLICIT, pack, want))
 		return 0;
-	env = getenv("KNEXT_CACHE_DIR");
-	if (!env || !*env)
-		env = KNEXT_DEFAULT_CACHE_DIR;
-	if (snprintf(path, sizeof(path), "%s/%s", env, KNEXT_PACK_FILE_NAME) < (int)sizeof(path) &&
+	if (!cache_dir || !*cache_dir)
+		cache_dir = KNEXT_DEFAULT_CACHE_DIR;
+	if (snprintf(path, sizeof(path), "%s/%s", cache_dir, KNEXT_PACK_FILE_NAME) <
+		    (int)sizeof(path) &&
 	    try(s, PACK_ORIGIN_PVC, path, want))
 		return 0;
-	if (!app_dir)
-		app_dir = getenv("KNEXT_APP_DIR");
 	if (!app_dir || !*app_dir)
 		app_dir = KNEXT_DEFAULT_APP_DIR;
 	if (snprintf(path, sizeof(path), "%s/%s", app_dir, KNEXT_DEFAULT_BAKED_PACK) <

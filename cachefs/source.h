@@ -2,7 +2,7 @@
 /*
  * Where the pack comes from at start: KNEXT_PACK (explicit) -> the PVC pack in KNEXT_CACHE_DIR that
  * matches this app and runtime -> the pack baked into the image at $KNEXT_APP_DIR/.knext/cache.pack
- * -> none, which is a normal cold start. Defaults come from common/defaults.h.
+ * -> none, which is a normal cold start. The caller passes the settings (supervisor/config.h). Defaults come from common/defaults.h.
  */
 #ifndef KNEXT_CACHEFS_SOURCE_H
 #define KNEXT_CACHEFS_SOURCE_H
@@ -35,17 +35,19 @@ struct pack_source {
 
 /**
  * pack_source_select() - pick the first usable pack in the start-up order.
- * @s:       filled
- * @want:    this app's and runtime's identity
- * @app_dir: the app directory, NULL for $KNEXT_APP_DIR or the default
+ * @s:         filled
+ * @want:      this app's and runtime's identity
+ * @pack:      an explicit pack (KNEXT_PACK), NULL or "" for none
+ * @cache_dir: the PVC mount (KNEXT_CACHE_DIR), NULL or "" for KNEXT_DEFAULT_CACHE_DIR
+ * @app_dir:   the app directory, NULL or "" for KNEXT_DEFAULT_APP_DIR
  *
  * Each candidate's header is read (one small read) and checked for structure and identity; the
  * full check happens during prefetch. Missing or mismatched packs are skipped.
  *
  * Return: 0 (also when nothing was found: @s->origin is PACK_ORIGIN_NONE).
  */
-int pack_source_select(struct pack_source *s, const struct pack_identity *want,
-		       const char *app_dir);
+int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *pack,
+		       const char *cache_dir, const char *app_dir);
 
 /**
  * pack_source_check() - check one candidate's header and identity without reading the payload.

@@ -31,20 +31,7 @@ static int wb_fail(char *reason, size_t len, int err, const char *fmt, ...)
 
 static uint64_t budget(uint64_t max_bytes)
 {
-	const char *env;
-	char *end;
-	unsigned long long v;
-
-	if (max_bytes)
-		return max_bytes;
-	env = getenv("KNEXT_CACHE_MAX_BYTES");
-	if (env && *env) {
-		errno = 0;
-		v = strtoull(env, &end, 10);
-		if (!errno && *end == '\0' && v > 0)
-			return v;
-	}
-	return KNEXT_DEFAULT_CACHE_MAX_BYTES;
+	return max_bytes ? max_bytes : KNEXT_DEFAULT_CACHE_MAX_BYTES;
 }
 
 static int fsync_dir(const char *dir)

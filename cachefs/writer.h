@@ -117,7 +117,7 @@ void pack_writer_close(struct pack_writer *w);
  * @dir:       target directory (the PVC mount)
  * @name:      pack file name inside @dir
  * @w:         the entries
- * @max_bytes: size budget; 0 = $KNEXT_CACHE_MAX_BYTES or KNEXT_DEFAULT_CACHE_MAX_BYTES
+ * @max_bytes: size budget (KNEXT_CACHE_MAX_BYTES); 0 = KNEXT_DEFAULT_CACHE_MAX_BYTES
  * @reason:    receives a sentence on failure, may be NULL
  * @reason_len: bytes of @reason
  *

@@ -22,6 +22,8 @@
 #define KNEXT_PACK_FILE_NAME "cache.pack"
 #define KNEXT_DEFAULT_BAKED_PACK ".knext/" KNEXT_PACK_FILE_NAME /* relative to the app dir */
 #define KNEXT_DEFAULT_CACHE_MAX_BYTES (256u << 20)
+/* How long knext-node waits for PID 1's word on the pack before compiling from source. */
+#define KNEXT_DEFAULT_CACHE_WAIT_MS 3000
 #define KNEXT_DEFAULT_SCRATCH_DIR "/tmp"
 /* knext-init inside the base image (its ENTRYPOINT, and the exec probes' command). */
 #define KNEXT_DEFAULT_BIN "/usr/local/bin/knext-init"

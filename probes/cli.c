@@ -188,7 +188,7 @@ static int usage(void)
 	return 2;
 }
 
-int probe_cli_main(int argc, char **argv)
+int probe_cli_main(int argc, char **argv, int port)
 {
 	static char body[RESP_MAX];
 	static const struct {
@@ -197,8 +197,8 @@ int probe_cli_main(int argc, char **argv)
 		       { "live", KNEXT_DEFAULT_LIVE_PATH },
 		       { "startup", KNEXT_DEFAULT_STARTUP_PATH },
 		       { "metrics", KNEXT_DEFAULT_METRICS_PATH } };
-	const char *path = NULL, *env = getenv("KNEXT_PROBE_PORT");
-	int port = KNEXT_DEFAULT_PROBE_PORT, timeout = PROBE_CLI_DEFAULT_TIMEOUT_MS, r;
+	const char *path = NULL;
+	int timeout = PROBE_CLI_DEFAULT_TIMEOUT_MS, r;
 
 	if (argc < 2)
 		return usage();
@@ -207,8 +207,8 @@ int probe_cli_main(int argc, char **argv)
 			path = checks[i].path;
 	if (!path)
 		return usage();
-	if (env && *env && parse_int(env, 1, 65535, &port) < 0) {
-		fprintf(stderr, "probe: KNEXT_PROBE_PORT=\"%s\" is not a port\n", env);
+	if (port < 1 || port > 65535) {
+		fprintf(stderr, "probe: %d is not a port (KNEXT_PROBE_PORT)\n", port);
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {

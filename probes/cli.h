@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `knext-init probe ready|live|startup|metrics [--port N] [--timeout-ms N]`: a client for
- * kubelet exec probes. It asks the probe server on 127.0.0.1:KNEXT_PROBE_PORT.
+ * kubelet exec probes. It asks the probe server on 127.0.0.1, at the port knext-init's
+ * configuration names (KNEXT_PROBE_PORT) unless --port says otherwise.
  */
 #ifndef KNEXT_PROBES_CLI_H
 #define KNEXT_PROBES_CLI_H
@@ -12,13 +13,15 @@
  * probe_cli_main() - run the probe client.
  * @argc: argument count
  * @argv: argv[0] is the subcommand name ("probe"), argv[1] the check
+ * @port: the probe server's port when --port is not given (1-65535; anything else is a usage
+ *        error)
  *
  * Prints nothing when healthy (the /metrics body for "metrics"); one line on stderr otherwise.
  *
  * Return: the exit code: 0 when the endpoint answered 200, 1 when it answered anything else or
  * could not be reached in time, 2 on a usage error.
  */
-int probe_cli_main(int argc, char **argv);
+int probe_cli_main(int argc, char **argv, int port);
 
 /**
  * probe_cli_request() - one GET on the probe server, bounded by a timeout (no libuv needed).

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * knext-init's configuration: tini-compatible flags, TINI_* and KNEXT_* environment, and the
- * defaults shared with the manifests (common/defaults.h).
+ * defaults shared with the manifests (common/defaults.h). The one place either binary reads its
+ * settings: one table in config.c parses them and prints them for `knext-init -h`.
+ *
+ * PID 1 hands knext-node its settings in one way: config_export_child() writes every setting the
+ * child uses, resolved (defaults included), into the environment knext-node inherits, and
+ * knext-node reads them back with config_parse(), so both sides see the same values. Besides the
+ * table's variables, the child gets HOSTNAME (= KNEXT_HOSTNAME, for server.js), KNEXT_NOTIFY_FD
+ * (its end of the notify socket) and KNEXT_CACHE (1 when PID 1 will hand it a pack).
  */
 #ifndef KNEXT_CONFIG_H
 #define KNEXT_CONFIG_H
@@ -35,6 +42,22 @@ enum config_mode {
  * @liveness_timeout_ms: KNEXT_LIVENESS_TIMEOUT_MS
  * @node_helper:    KNEXT_NODE_HELPER, path of knext-node (NULL = beside knext-init)
  * @announce:       KNEXT_ANNOUNCE (default on; "0" is off): one datagram to the default gateway at start
+ * @pack:           KNEXT_PACK, an explicit pack (NULL = the PVC's, then the image's)
+ * @cache_dir:      KNEXT_CACHE_DIR, where the PVC holding the pack is mounted
+ * @cache_writeback: KNEXT_CACHE_WRITEBACK: knext-node writes a fresh pack into @cache_dir
+ * @cache_max_bytes: KNEXT_CACHE_MAX_BYTES, the write-back's size budget
+ * @cache_wait_ms:  KNEXT_CACHE_WAIT_MS, how long knext-node waits for PID 1's word on the pack
+ * @cache_level:    KNEXT_CACHE_LEVEL, zstd level of a pack knext-node writes (0 = its default)
+ * @record_pack:    KNEXT_RECORD_PACK, a pack knext-node records at exit (NULL = none)
+ * @record_after_ms: KNEXT_RECORD_AFTER_MS, also record this long after start (0 = only at exit)
+ * @io_pread:       KNEXT_IO=pread: read the pack with pread, never io_uring
+ * @ncc_pack:       KNEXT_NCC_PACK, exec mode: a pack of node's NODE_COMPILE_CACHE (NULL = none)
+ * @ncc_writeback:  KNEXT_NCC_WRITEBACK (default on): write @ncc_pack back after the child exits
+ * @scratch_dir:    KNEXT_SCRATCH_DIR (NULL = /dev/shm when writable, else the default)
+ * @eager_openssl:  KNEXT_EAGER_OPENSSL: knext-node initialises OpenSSL at start
+ * @node_options:   NODE_OPTIONS (part of the pack identity), NULL when unset
+ * @notify_fd:      knext-node: KNEXT_NOTIFY_FD, its end of the notify socket (-1 = none)
+ * @cache_offered:  knext-node: KNEXT_CACHE=1, PID 1 will send a pack
  * @error:          why config_parse() failed
  */
 struct knext_config {
@@ -57,6 +80,22 @@ struct knext_config {
 	unsigned liveness_timeout_ms;
 	const char *node_helper;
 	bool announce;
+	const char *pack;
+	const char *cache_dir;
+	bool cache_writeback;
+	uint64_t cache_max_bytes;
+	unsigned cache_wait_ms;
+	unsigned cache_level;
+	const char *record_pack;
+	unsigned record_after_ms;
+	bool io_pread;
+	const char *ncc_pack;
+	bool ncc_writeback;
+	const char *scratch_dir;
+	bool eager_openssl;
+	const char *node_options;
+	int notify_fd;
+	bool cache_offered;
 	char error[160];
 };
 
@@ -69,6 +108,19 @@ struct knext_config {
  * Return: 0, or -EINVAL with @c->error saying which flag or variable is wrong.
  */
 int config_parse(struct knext_config *c, int argc, char **argv);
+
+/**
+ * config_export_child() - write the settings knext-node uses into the environment it inherits.
+ * @c:             PID 1's configuration
+ * @notify_fd:     the child's end of the notify socket, as numbered in the child
+ * @cache_offered: whether PID 1 will send a pack
+ *
+ * Every variable the table marks as the child's is set to its resolved value, plus HOSTNAME,
+ * KNEXT_NOTIFY_FD and KNEXT_CACHE (see the top of this header).
+ *
+ * Return: 0, or -errno of setenv().
+ */
+int config_export_child(const struct knext_config *c, int notify_fd, bool cache_offered);
 
 /**
  * config_exit_code() - the exit code to report for a child's wait status.
@@ -88,9 +140,10 @@ int config_exit_code(const struct knext_config *c, int status);
 int config_signal_from_name(const char *s);
 
 /**
- * config_usage() - the usage text, as tini prints it (with our additions).
+ * config_usage() - the usage text, as tini prints it (with our additions), the environment part
+ * printed from the table config_parse() reads.
  *
- * Return: static text.
+ * Return: text in a static buffer.
  */
 const char *config_usage(void);
 

@@ -18,16 +18,6 @@ void log_init(uint64_t t0_ns, enum log_level level)
 	max_level = level;
 }
 
-void log_set_level(enum log_level level)
-{
-	max_level = level;
-}
-
-int log_enabled(enum log_level level)
-{
-	return level <= max_level;
-}
-
 uint64_t log_now_ns(void)
 {
 	struct timespec ts;

@@ -19,20 +19,6 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3, LOG_T
 void log_init(uint64_t t0_ns, enum log_level level);
 
 /**
- * log_set_level() - change the most verbose level printed.
- * @level: new level
- */
-void log_set_level(enum log_level level);
-
-/**
- * log_enabled() - whether a line at @level would be printed.
- * @level: level to test
- *
- * Return: true when printed.
- */
-int log_enabled(enum log_level level);
-
-/**
  * log_event() - print one line.
  * @level: severity
  * @event: short event name (a JSON-safe identifier)

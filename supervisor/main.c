@@ -22,16 +22,33 @@
 	"under the License is distributed on an \"AS IS\" BASIS, WITHOUT WARRANTIES OR\n"   \
 	"CONDITIONS OF ANY KIND, either express or implied.\n"
 
+/* `knext-init NAME [SUB] ...`; an entry with @sub takes precedence over its @name alone. */
 struct subcommand {
 	const char *name;
+	const char *sub;
 	int (*main)(int argc, char **argv);
 };
 
+/* `knext-init probe`: asks the probe server at the port the configuration names. */
+static int probe_main(int argc, char **argv)
+{
+	static char *self[] = { "knext-init", NULL };
+	struct knext_config cfg;
+
+	if (config_parse(&cfg, 1, self) < 0) {
+		fprintf(stderr, "knext-init probe: %s\n", cfg.error);
+		return 2;
+	}
+	return probe_cli_main(argc, argv, cfg.probe_port);
+}
+
 static const struct subcommand subcommands[] = {
-	{ "cache", cache_cli_main },
-	{ "manifest", manifest_cli_main },
-	{ "probe", probe_cli_main },
-	{ NULL, NULL },
+	/* `cache warm` runs the app: the binary's business, not cachefs's. */
+	{ "cache", "warm", warm_cli_main },
+	{ "cache", NULL, cache_cli_main },
+	{ "manifest", NULL, manifest_cli_main },
+	{ "probe", NULL, probe_main },
+	{ NULL, NULL, NULL },
 };
 
 int main(int argc, char **argv)
@@ -41,11 +58,14 @@ int main(int argc, char **argv)
 	struct pid1 p;
 	int r, code;
 
-	cache_warm_hook = warm_cli_main;
-	if (argc > 1)
-		for (const struct subcommand *s = subcommands; s->name; s++)
-			if (strcmp(argv[1], s->name) == 0)
-				return s->main(argc - 1, argv + 1);
+	for (const struct subcommand *s = subcommands; argc > 1 && s->name; s++) {
+		if (strcmp(argv[1], s->name) != 0)
+			continue;
+		if (!s->sub)
+			return s->main(argc - 1, argv + 1);
+		if (argc > 2 && strcmp(argv[2], s->sub) == 0)
+			return s->main(argc - 2, argv + 2);
+	}
 
 	if (config_parse(&cfg, argc, argv) < 0) {
 		fprintf(stderr, "knext-init: %s\n%s", cfg.error, config_usage());

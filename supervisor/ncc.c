@@ -46,13 +46,15 @@ static void restore(struct ncc *n)
 	pack_close(&p);
 }
 
-int ncc_prepare(struct ncc *n)
+int ncc_prepare(struct ncc *n, const struct knext_config *cfg)
 {
-	const char *pack = getenv("KNEXT_NCC_PACK"), *scratch = getenv("KNEXT_SCRATCH_DIR");
+	const char *pack = cfg->ncc_pack, *scratch = cfg->scratch_dir;
 
 	memset(n, 0, sizeof(*n));
 	if (!pack || !*pack)
 		return 0;
+	n->writeback = cfg->ncc_writeback;
+	n->max_bytes = cfg->cache_max_bytes;
 	/* Memory first: 360 small files on a disk-backed /tmp took 25-33 ms here, 7 on /dev/shm. */
 	if (!scratch || !*scratch)
 		scratch = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" :
@@ -91,14 +93,14 @@ int ncc_collect(struct ncc *n)
 		return 0;
 	n->on = false;
 	/* Read-only use (KNEXT_NCC_WRITEBACK=0): restore, never write. */
-	if (getenv("KNEXT_NCC_WRITEBACK") && strcmp(getenv("KNEXT_NCC_WRITEBACK"), "0") == 0) {
+	if (!n->writeback) {
 		nftw(n->dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 		return 0;
 	}
 	if ((r = pack_writer_init(&w, &id, PACK_LEVEL_WRITEBACK)) == 0) {
 		r = pack_writer_add_dir(&w, n->dir, PACK_KIND_NCC_FILE);
 		if (!r)
-			r = pack_writeback_file(n->pack, &w, 0, why, sizeof(why));
+			r = pack_writeback_file(n->pack, &w, n->max_bytes, why, sizeof(why));
 		pack_writer_close(&w);
 	}
 	if (r)

@@ -4,20 +4,22 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include "supervisor/appid.h"
+#include "cachefs/appid.h"
+#include "cachefs/handoff.h"
+#include "supervisor/node/runtime.h"
 #include "supervisor/log.h"
 
-bool packfeed_select(struct packfeed *f, const char *app_dir)
+bool packfeed_select(struct packfeed *f, const struct knext_config *cfg)
 {
 	char buf[2 * PACK_REASON_MAX + 8];
 
 	memset(f, 0, sizeof(*f));
 	f->pf.memfd = -1;
 	/* v8_tag stays 0: only V8 knows it, and V8 rejects code cache of another tag itself. */
-	appid_fill(&f->want, app_dir);
-	pack_source_select(&f->src, &f->want, app_dir);
+	f->force_pread = cfg->io_pread;
+	appid_fill(&f->want, cfg->app_dir, KNEXT_RUNTIME_VERSION, cfg->node_options);
+	pack_source_select(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
 	if (f->src.skipped[0])
 		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
 			  log_json_str(buf, sizeof(buf), f->src.skipped));
@@ -28,27 +30,13 @@ bool packfeed_select(struct packfeed *f, const char *app_dir)
 	return true;
 }
 
-/* The one message to the child; the descriptor rides along when there is one. */
-static void send_to_child(int sock, const char *text, int fd)
+/* The one message to the child; a child that is already gone simply never reads it. */
+static void send_to_child(int sock, int memfd, const char *reason)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = (void *)text, .iov_len = strlen(text) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
+	int r = pack_handoff_send(sock, memfd, reason);
 
-	if (fd >= 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	/* A child that is already gone simply never reads it. */
-	if (sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_event(LOG_DEBUG, "cache_send", "\"errno\":%d", errno);
+	if (r < 0)
+		log_event(LOG_DEBUG, "cache_send", "\"errno\":%d", -r);
 }
 
 static void work_cb(uv_work_t *w)
@@ -61,11 +49,11 @@ static void work_cb(uv_work_t *w)
 static void after_cb(uv_work_t *w, int status)
 {
 	struct packfeed *f = w->data;
-	char buf[PACK_REASON_MAX + 64], reason[PACK_REASON_MAX + 32];
+	char buf[PACK_REASON_MAX + 64];
 	int r = status < 0 ? status : f->pf.result;
 
 	if (r == 0 && f->pf.memfd >= 0) {
-		send_to_child(f->sock, "X_KNEXT_PACK=1", f->pf.memfd);
+		send_to_child(f->sock, f->pf.memfd, NULL);
 		log_event(LOG_INFO, "prefetch_done",
 			  "\"origin\":\"%s\",\"entries\":%u,\"bytes\":%llu,\"file_bytes\":%llu,"
 			  "\"ms\":%.3f,\"io\":\"%s\"",
@@ -76,9 +64,8 @@ static void after_cb(uv_work_t *w, int status)
 			log_event(LOG_INFO, "io_fallback", "\"reason\":%s",
 				  log_json_str(buf, sizeof(buf), f->pf.fallback_reason));
 	} else {
-		snprintf(reason, sizeof(reason), "X_KNEXT_PACK=0\nSTATUS=%s",
-			 f->pf.reason[0] ? f->pf.reason : strerror(r < 0 ? -r : EIO));
-		send_to_child(f->sock, reason, -1);
+		send_to_child(f->sock, -1,
+			      f->pf.reason[0] ? f->pf.reason : strerror(r < 0 ? -r : EIO));
 		log_event(LOG_WARN, "prefetch_failed", "\"origin\":\"%s\",\"reason\":%s",
 			  pack_origin_name(f->src.origin),
 			  log_json_str(buf, sizeof(buf), f->pf.reason[0] ? f->pf.reason : "?"));
@@ -89,12 +76,12 @@ static void after_cb(uv_work_t *w, int status)
 
 int packfeed_start(struct packfeed *f, uv_loop_t *loop, int sock)
 {
-	struct prefetch_opts opts = { .want = &f->want };
+	struct prefetch_opts opts = { .want = &f->want, .force_pread = f->force_pread };
 	int r;
 
 	f->sock = sock;
 	if ((r = prefetch_start(&f->pf, f->src.path, &opts)) < 0) {
-		send_to_child(sock, "X_KNEXT_PACK=0\nSTATUS=prefetch did not start", -1);
+		send_to_child(sock, -1, "prefetch did not start");
 		log_event(LOG_WARN, "prefetch_failed", "\"error\":\"%s\"", strerror(-r));
 		return r;
 	}

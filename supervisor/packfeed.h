@@ -13,6 +13,7 @@
 
 #include "cachefs/prefetch.h"
 #include "cachefs/source.h"
+#include "supervisor/config.h"
 
 /**
  * struct packfeed - one prefetch and its delivery.
@@ -21,6 +22,7 @@
  * @pf:       the prefetch
  * @work:     waits for the prefetch on libuv's thread pool
  * @sock:     PID 1's end of the notify socket
+ * @force_pread: KNEXT_IO=pread
  * @active:   a prefetch was started and must be closed
  * @done_cb:  called on the loop when the prefetch ended (may be NULL)
  * @data:     the caller's pointer
@@ -31,6 +33,7 @@ struct packfeed {
 	struct prefetch pf;
 	uv_work_t work;
 	int sock;
+	bool force_pread;
 	bool active;
 	void (*done_cb)(struct packfeed *f);
 	void *data;
@@ -38,12 +41,12 @@ struct packfeed {
 
 /**
  * packfeed_select() - choose the pack for the app; cheap (one header read per candidate).
- * @f:       state to fill
- * @app_dir: the app directory
+ * @f:   state to fill
+ * @cfg: the configuration (app directory, KNEXT_PACK, KNEXT_CACHE_DIR, KNEXT_IO, NODE_OPTIONS)
  *
  * Return: true when there is a pack to prefetch (the child should then wait for the message).
  */
-bool packfeed_select(struct packfeed *f, const char *app_dir);
+bool packfeed_select(struct packfeed *f, const struct knext_config *cfg);
 
 /**
  * packfeed_start() - start the prefetch and its delivery to the child.

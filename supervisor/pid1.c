@@ -343,12 +343,11 @@ static int check_file(const char *what, const char *path, int mode)
 	return -ENOENT;
 }
 
-/* Embedded mode: the app, knext-node and libnode's JS files must be there; the child's
- * environment gets HOSTNAME, PORT and the notify descriptor. */
+/* Embedded mode: the app, knext-node and libnode's JS files must be there. */
 static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
 {
 	const struct knext_config *cfg = p->cfg;
-	char entry[PATH_MAX], num[16];
+	char entry[PATH_MAX];
 	int r;
 
 	if (check_file("app directory (KNEXT_APP_DIR)", cfg->app_dir, X_OK) < 0)
@@ -366,16 +365,6 @@ static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
 		if (check_file("libnode JS file", libnode_js_files[i], R_OK) < 0)
 			return -ENOENT;
 
-	/* Kubernetes sets HOSTNAME to the pod name; server.js would bind to it alone. */
-	setenv("HOSTNAME", cfg->hostname, 1);
-	snprintf(num, sizeof(num), "%d", cfg->port);
-	setenv("PORT", num, 1);
-	setenv("KNEXT_APP_DIR", cfg->app_dir, 1);
-	setenv("KNEXT_ENTRY", cfg->entry, 1);
-	snprintf(num, sizeof(num), "%u", cfg->heartbeat_ms);
-	setenv("KNEXT_HEARTBEAT_MS", num, 1);
-	snprintf(num, sizeof(num), "%d", CHILD_NOTIFY_FD);
-	setenv("KNEXT_NOTIFY_FD", num, 1);
 	return 0;
 }
 
@@ -402,11 +391,15 @@ int pid1_run(struct pid1 *p)
 		spec.pass_fd = p->notify_fds[1];
 		/* Choosing the pack is one header read per candidate; the child must know before it
 		 * starts whether to wait for one. */
-		p->feed_on = packfeed_select(&p->feed, p->cfg->app_dir);
-		setenv("KNEXT_CACHE", p->feed_on ? "1" : "0", 1);
+		p->feed_on = packfeed_select(&p->feed, p->cfg);
+		/* The child's settings, resolved, in the one way config.h documents. */
+		if ((r = config_export_child(p->cfg, CHILD_NOTIFY_FD, p->feed_on)) < 0) {
+			log_event(LOG_ERROR, "init", "\"error\":\"%s\"", strerror(-r));
+			return 1;
+		}
 	} else {
 		spec.argv = p->cfg->cmd;
-		ncc_prepare(&p->ncc);
+		ncc_prepare(&p->ncc, p->cfg);
 	}
 
 	/* Before the child can listen: the first request after scale-from-zero must not wait for

@@ -21,11 +21,6 @@ void binding_set_notify_fd(int fd)
 	notify_fd = fd;
 }
 
-int binding_notify_fd(void)
-{
-	return notify_fd;
-}
-
 int binding_notify(const char *msg, size_t len)
 {
 	if (notify_fd < 0)
@@ -89,6 +84,6 @@ napi_value binding_init(napi_env env, napi_value exports)
 	};
 
 	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
-	cache_define(env, exports);
+	cache_define(env, exports, notify_fd);
 	return exports;
 }

@@ -23,13 +23,6 @@ void binding_set_notify_fd(int fd);
 void binding_set_lazy_openssl(int lazy);
 
 /**
- * binding_notify_fd() - the notify socket, for the cache's one message from PID 1.
- *
- * Return: the descriptor, or -1.
- */
-int binding_notify_fd(void);
-
-/**
  * binding_notify() - send one sd_notify datagram to PID 1, if there is a channel.
  * @msg: newline-separated KEY=VALUE lines
  * @len: length of @msg

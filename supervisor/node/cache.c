@@ -3,21 +3,20 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "supervisor/appid.h"
-#include "supervisor/node/binding.h"
+#include "cachefs/appid.h"
+#include "supervisor/config.h"
 #include "supervisor/node/embed.h"
-#include "cachefs/format.h"
+#include "supervisor/node/runtime.h"
+#include "cachefs/handoff.h"
 #include "cachefs/pack.h"
 #include "cachefs/packmem.h"
 #include "cachefs/writer.h"
@@ -27,6 +26,15 @@ static const uint8_t *map_base;
 static size_t map_len;
 /* Why there is no pack, once PID 1 has said so (its one message is gone then). */
 static char no_pack[512];
+/* The notify socket PID 1's message arrives on, for cacheAttach() (see cache_define()). */
+static int notify_sock = -1;
+/* knext-node's settings (cache_init()). */
+static const struct knext_config *settings;
+
+void cache_init(const struct knext_config *cfg)
+{
+	settings = cfg;
+}
 
 static napi_value undefined(napi_env env)
 {
@@ -79,46 +87,12 @@ static napi_value hash_js(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* Receives PID 1's one message about the pack: "X_KNEXT_PACK=1..." with the memfd attached, or
- * "X_KNEXT_PACK=0...". Returns the memfd, -1 without a pack, -ETIMEDOUT when no word came yet;
- * @text gets the message or the reason. */
-static int receive_pack(int sock, int timeout_ms, char *text, size_t n)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = text, .iov_len = n - 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	struct cmsghdr *c;
-	ssize_t got;
-	int fd = -1;
-
-	text[0] = '\0';
-	if (poll(&pfd, 1, timeout_ms) != 1) {
-		snprintf(text, n, "no word from knext-init within %d ms", timeout_ms);
-		return -ETIMEDOUT;
-	}
-	got = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (got < 0) {
-		snprintf(text, n, "recvmsg: %s", strerror(errno));
-		return -1;
-	}
-	text[got] = '\0';
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
-int cache_attach(int timeout_ms, char *why, size_t n)
+int cache_attach(int sock, int timeout_ms, char *why, size_t n)
 {
 	char text[512];
 	struct stat st;
 	void *base;
-	int fd;
+	int fd, r;
 
 	if (map_base) {
 		snprintf(why, n, "attached %zu bytes", map_len);
@@ -128,8 +102,8 @@ int cache_attach(int timeout_ms, char *why, size_t n)
 		snprintf(why, n, "%s", no_pack);
 		return 0;
 	}
-	fd = receive_pack(binding_notify_fd(), timeout_ms, text, sizeof(text));
-	if (fd == -ETIMEDOUT) {
+	r = pack_handoff_recv(sock, timeout_ms, &fd, text, sizeof(text));
+	if (r == -ETIMEDOUT) {
 		snprintf(why, n, "%s", text);
 		return 0;
 	}
@@ -194,7 +168,7 @@ static napi_value attach_js(napi_env env, napi_callback_info info)
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (argc >= 1)
 		napi_get_value_int32(env, argv[0], &timeout_ms);
-	cache_attach(timeout_ms, why, sizeof(why));
+	cache_attach(notify_sock, timeout_ms, why, sizeof(why));
 	return make_string(env, why);
 }
 
@@ -322,7 +296,9 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	struct pack_identity id;
 	struct pack_writer w;
 	char *file, why[256] = "";
-	const char *app = getenv("KNEXT_APP_DIR");
+	const char *app = settings ? settings->app_dir : NULL;
+	const char *opts = settings ? settings->node_options : NULL;
+	uint64_t max_bytes = settings ? settings->cache_max_bytes : 0;
 	int32_t level = 3;
 	uint32_t tag = 0, n = 0;
 	int r;
@@ -334,7 +310,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	napi_get_value_uint32(env, argv[2], &tag);
 	napi_get_array_length(env, argv[3], &n);
 
-	appid_fill(&id, app && *app ? app : ".");
+	appid_fill(&id, app && *app ? app : ".", KNEXT_RUNTIME_VERSION, opts);
 	id.v8_tag = tag;
 	if ((r = pack_writer_init(&w, &id, level)) < 0) {
 		free(file);
@@ -347,7 +323,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 			r = add_entry(env, &w, e);
 	}
 	if (r == 0)
-		r = pack_writeback_file(file, &w, 0, why, sizeof(why));
+		r = pack_writeback_file(file, &w, max_bytes, why, sizeof(why));
 	pack_writer_close(&w);
 	free(file);
 	if (r == 0)
@@ -357,7 +333,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	return make_string(env, why);
 }
 
-int cache_define(napi_env env, napi_value exports)
+int cache_define(napi_env env, napi_value exports, int sock)
 {
 	const napi_property_descriptor props[] = {
 		{ "hash", NULL, hash_js, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -369,6 +345,7 @@ int cache_define(napi_env env, napi_value exports)
 		{ "builtinStats", NULL, builtin_stats_js, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
+	notify_sock = sock;
 	return napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) ==
 			       napi_ok ?
 		       0 :

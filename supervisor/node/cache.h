@@ -11,9 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct knext_config;
+
+/**
+ * cache_init() - the settings a written pack needs (app directory, NODE_OPTIONS, size budget).
+ * @cfg: knext-node's configuration; must live as long as the process
+ */
+void cache_init(const struct knext_config *cfg);
+
 /**
  * cache_attach() - take the pack's memfd from PID 1 and map it, waiting up to @timeout_ms for
  * PID 1's word (once attached, later calls return at once).
+ * @sock:       the notify socket PID 1's message arrives on (cachefs/handoff.h)
  * @timeout_ms: how long to wait
  * @why:        gets "attached N bytes" or why not
  * @n:          size of @why
@@ -23,7 +32,7 @@
  *
  * Return: 1 when the pack is mapped, 0 otherwise.
  */
-int cache_attach(int timeout_ms, char *why, size_t n);
+int cache_attach(int sock, int timeout_ms, char *why, size_t n);
 
 /**
  * cache_hash() - the content hash of pack keys (XXH3-64).
@@ -49,9 +58,10 @@ const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
  * builtinStats() to @exports.
  * @env:     N-API environment
  * @exports: the binding's exports
+ * @sock:    the notify socket cacheAttach() waits on, -1 for none
  *
  * Return: 0, or -EINVAL when N-API refused a property.
  */
-int cache_define(napi_env env, napi_value exports);
+int cache_define(napi_env env, napi_value exports, int sock);
 
 #endif

@@ -79,8 +79,8 @@ template <typename Fn> Fn next_definition(const char *name)
 // libnode's own CreateCodeCacheForFunction, behind the definition below.
 CreateCodeCacheFn libnode_create_code_cache()
 {
-	static const CreateCodeCacheFn f = next_definition<CreateCodeCacheFn>(
-		"_ZN2v814ScriptCompiler26CreateCodeCacheForFunctionENS_5LocalINS_8FunctionEEE");
+	static const CreateCodeCacheFn f =
+		next_definition<CreateCodeCacheFn>(KNEXT_V8_CREATE_CODE_CACHE);
 
 	return f;
 }
@@ -119,9 +119,8 @@ v8::ScriptCompiler::CompileFunction(Local<Context> context, Source *source, size
 				    Local<Object> context_extensions[], CompileOptions options,
 				    NoCacheReason no_cache_reason)
 {
-	static const CompileFunctionFn next = next_definition<CompileFunctionFn>(
-		"_ZN2v814ScriptCompiler15CompileFunctionENS_5LocalINS_7ContextEEEPNS0_6SourceEmPNS1_"
-		"INS_6StringEEEmPNS1_INS_6ObjectEEENS0_14CompileOptionsENS0_13NoCacheReasonE");
+	static const CompileFunctionFn next =
+		next_definition<CompileFunctionFn>(KNEXT_V8_COMPILE_FUNCTION);
 	const bool on_main = builtins && pthread_equal(pthread_self(), main_thread);
 	Isolate *isolate = context->GetIsolate();
 	std::string id;

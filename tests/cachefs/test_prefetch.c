@@ -130,11 +130,10 @@ Test(prefetch, small_reads_and_window)
 Test(prefetch, forced_pread_by_env)
 {
 	char *path = make_pack(13, 300, "c.pack");
+	struct prefetch_opts o = { .force_pread = 1 }; /* KNEXT_IO=pread */
 	struct prefetch p;
 
-	setenv("KNEXT_IO", "pread", 1);
-	cr_assert_eq(prefetch_run_sync(&p, path, NULL), 0, "%s", p.reason);
-	unsetenv("KNEXT_IO");
+	cr_assert_eq(prefetch_run_sync(&p, path, &o), 0, "%s", p.reason);
 	cr_assert_eq(p.used_fallback, 1);
 	cr_assert_str_eq(p.fallback_reason, "KNEXT_IO=pread");
 	check_memfd(&p, 13, 300);

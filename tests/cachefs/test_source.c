@@ -16,6 +16,7 @@
 
 static char *dir;
 static char pvc[600], appdir[600], explicit_pack[600];
+static const char *pack; /* KNEXT_PACK, as the configuration passes it */
 
 static char *at(const char *d, const char *name)
 {
@@ -36,16 +37,11 @@ static void setup(void)
 	mkdir(pvc, 0755);
 	mkdir(appdir, 0755);
 	mkdir(at(appdir, ".knext"), 0755);
-	setenv("KNEXT_CACHE_DIR", pvc, 1);
-	setenv("KNEXT_APP_DIR", appdir, 1);
-	unsetenv("KNEXT_PACK");
+	pack = NULL;
 }
 
 static void teardown(void)
 {
-	unsetenv("KNEXT_CACHE_DIR");
-	unsetenv("KNEXT_APP_DIR");
-	unsetenv("KNEXT_PACK");
 	rm_rf(dir);
 	free(dir);
 }
@@ -68,7 +64,7 @@ Test(source, none_is_a_cold_start)
 {
 	struct pack_source s;
 
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_NONE);
 	cr_assert_str_eq(s.path, "");
 	cr_assert(strstr(s.skipped, "pvc:"), "%s", s.skipped);
@@ -80,18 +76,18 @@ Test(source, order_explicit_pvc_image)
 	struct pack_source s;
 
 	put_pack(at(appdir, ".knext/cache.pack"), test_id.build_id, 0);
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
 	cr_assert_str_eq(s.path, at(appdir, ".knext/cache.pack"));
 
 	put_pack(at(pvc, PACK_PVC_NAME), test_id.build_id, 0);
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_PVC);
 	cr_assert_str_eq(s.skipped, "");
 
 	put_pack(explicit_pack, test_id.build_id, 0);
-	setenv("KNEXT_PACK", explicit_pack, 1);
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	pack = explicit_pack;
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_EXPLICIT);
 	cr_assert_str_eq(s.path, explicit_pack);
 }
@@ -104,8 +100,8 @@ Test(source, mismatched_and_damaged_packs_are_skipped)
 	/* The PVC holds the pack of an older build of the app: skipped, the image's is used. */
 	put_pack(at(pvc, PACK_PVC_NAME), "older-build", 0);
 	put_pack(explicit_pack, test_id.build_id, 100);
-	setenv("KNEXT_PACK", explicit_pack, 1);
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	pack = explicit_pack;
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
 	cr_assert(strstr(s.skipped, "explicit:"), "%s", s.skipped);
 	cr_assert(strstr(s.skipped, "BUILD_ID differs"), "%s", s.skipped);
@@ -120,7 +116,7 @@ Test(source, mismatched_and_damaged_packs_are_skipped)
 		write_file(at(pvc, PACK_PVC_NAME), b, len);
 		free(b);
 	}
-	cr_assert_eq(pack_source_select(&s, &test_id, NULL), 0);
+	cr_assert_eq(pack_source_select(&s, &test_id, pack, pvc, appdir), 0);
 	cr_assert_eq(s.origin, PACK_ORIGIN_IMAGE);
 	cr_assert(strstr(s.skipped, "version"), "%s", s.skipped);
 	cr_assert_str_eq(pack_origin_name(s.origin), "image");

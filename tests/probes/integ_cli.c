@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/defaults.h"
 #include "probes/cli.h"
 #include "tests/probes/harness.h"
 
@@ -23,7 +24,7 @@ static int run_cli(const char *check, int port, const char *timeout)
 	};
 
 	snprintf(p, sizeof(p), "%d", port);
-	return probe_cli_main(6, argv);
+	return probe_cli_main(6, argv, KNEXT_DEFAULT_PROBE_PORT);
 }
 
 Test(cli, exit_codes_follow_the_state)
@@ -45,22 +46,17 @@ Test(cli, exit_codes_follow_the_state)
 
 Test(cli, port_from_environment_and_usage)
 {
-	char p[16];
 	char *argv[] = { "probe", "live", NULL };
 	char *bad[] = { "probe", "live", "--port", "99999", NULL };
 	char *unknown[] = { "probe", "healthy", NULL };
 
 	harness_start(NULL);
 	harness_call(h_set_alive, NULL);
-	snprintf(p, sizeof(p), "%d", H.port);
-	setenv("KNEXT_PROBE_PORT", p, 1);
-	cr_assert_eq(probe_cli_main(2, argv), 0);
-	setenv("KNEXT_PROBE_PORT", "http", 1);
-	cr_assert_eq(probe_cli_main(2, argv), 2);
-	unsetenv("KNEXT_PROBE_PORT");
-	cr_assert_eq(probe_cli_main(4, bad), 2);
-	cr_assert_eq(probe_cli_main(2, unknown), 2);
-	cr_assert_eq(probe_cli_main(1, argv), 2);
+	cr_assert_eq(probe_cli_main(2, argv, H.port), 0);
+	cr_assert_eq(probe_cli_main(2, argv, 0), 2);
+	cr_assert_eq(probe_cli_main(4, bad, KNEXT_DEFAULT_PROBE_PORT), 2);
+	cr_assert_eq(probe_cli_main(2, unknown, KNEXT_DEFAULT_PROBE_PORT), 2);
+	cr_assert_eq(probe_cli_main(1, argv, KNEXT_DEFAULT_PROBE_PORT), 2);
 	harness_stop();
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "supervisor/appid.h"
+#include "cachefs/appid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
-
-#include <node_version.h>
 
 /* Reads at most @cap - 1 bytes of @path into @buf; returns the length or -errno. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
@@ -43,15 +41,16 @@ static uint64_t hash_file(const char *path)
 	return XXH3_64bits_digest(&st);
 }
 
-int appid_fill(struct pack_identity *id, const char *app_dir)
+int appid_fill(struct pack_identity *id, const char *app_dir, const char *runtime_version,
+	       const char *node_options)
 {
 	char path[PATH_MAX], buf[sizeof(id->build_id)];
-	const char *opts = getenv("NODE_OPTIONS");
+	const char *opts = node_options;
 	ssize_t n;
 
 	memset(id, 0, sizeof(*id));
 	snprintf(id->runtime_name, sizeof(id->runtime_name), "%s", APPID_RUNTIME_NAME);
-	snprintf(id->runtime_version, sizeof(id->runtime_version), "v%s", NODE_VERSION_STRING);
+	snprintf(id->runtime_version, sizeof(id->runtime_version), "%s", runtime_version);
 #if defined(__x86_64__)
 	snprintf(id->arch, sizeof(id->arch), "x64");
 #elif defined(__aarch64__)
