@@ -21,7 +21,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
+#include "cachefs/format.h"
 #include "tests/cachefs/helpers.h"
 #include "cachefs/packmem.h"
 #include "cachefs/prefetch.h"
@@ -252,6 +254,29 @@ Test(prefetch, damaged_packs_are_never_used)
 		cr_assert_eq(prefetch_run_sync(&ok, path, &w), 0, "%s", ok.reason);
 		prefetch_close(&ok);
 	}
+	free(b);
+	free(path);
+}
+
+/* A crafted pack: every checksum sound except that frame 0 decodes to other bytes than its index
+ * promises (raw_hash), with the metadata hash and trailer redone to match. */
+Test(prefetch, decoded_bytes_are_checked)
+{
+	char *path = make_pack(16, 300, "r.pack");
+	size_t len;
+	uint8_t *b = slurp(path, &len), *fr;
+	struct pack p;
+	uint64_t mh;
+
+	cr_assert_eq(pack_open_mem(&p, b, len), 0);
+	fr = b + p.frames_offset + PF_RAW_HASH;
+	le64_put(fr, le64_get(fr) ^ 1);
+	le64_put(b + PACK_HEADER_OFF + PH_META_HASH, 0);
+	mh = XXH3_64bits(b + PACK_HEADER_OFF, p.payload_offset - PACK_HEADER_OFF);
+	le64_put(b + PACK_HEADER_OFF + PH_META_HASH, mh);
+	le64_put(b + len - PACK_TRAILER_SIZE + 8, mh);
+	write_file(path, b, len);
+	expect_failure(path, NULL, -EBADMSG);
 	free(b);
 	free(path);
 }
