@@ -50,7 +50,7 @@ static void usage(FILE *f)
 	      "  --config A,B       only these configurations (default: all)\n"
 	      "  --path /P          HTTP path to time (default /)\n"
 	      "  --timeout-ms N     per run, to the first 200 (default 30000)\n"
-	      "  --node PATH --tini PATH --node22 PATH --knext PATH --libnode PATH\n"
+	      "  --node PATH --tini PATH --node22 PATH --node24 PATH --knext PATH --libnode PATH\n"
 	      "                     programs (default: node and tini from PATH, others none)\n"
 	      "  --fact KEY=VALUE   a fact recorded with the results; repeatable\n"
 	      "configurations:",
@@ -116,6 +116,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		O_NODE,
 		O_TINI,
 		O_NODE22,
+		O_NODE24,
 		O_KNEXT,
 		O_LIBNODE,
 		O_FACT,
@@ -133,6 +134,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "node", required_argument, NULL, O_NODE },
 		{ "tini", required_argument, NULL, O_TINI },
 		{ "node22", required_argument, NULL, O_NODE22 },
+		{ "node24", required_argument, NULL, O_NODE24 },
 		{ "knext", required_argument, NULL, O_KNEXT },
 		{ "libnode", required_argument, NULL, O_LIBNODE },
 		{ "fact", required_argument, NULL, O_FACT },
@@ -195,6 +197,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case O_NODE22:
 			abs_path(optarg, t->node22, sizeof(t->node22));
+			break;
+		case O_NODE24:
+			abs_path(optarg, t->node24, sizeof(t->node24));
 			break;
 		case O_KNEXT:
 			abs_path(optarg, t->knext, sizeof(t->knext));
@@ -290,6 +295,8 @@ static void machine_facts(struct bench_report *r, const struct opts *o)
 	bench_report_fact(r, "node", buf);
 	version_of(t->node22, "--version", buf, sizeof(buf));
 	bench_report_fact(r, "node22", buf);
+	version_of(t->node24, "--version", buf, sizeof(buf));
+	bench_report_fact(r, "node24", buf);
 	version_of(t->tini, "--version", buf, sizeof(buf));
 	bench_report_fact(r, "tini", buf);
 	version_of(t->knext, "--version", buf, sizeof(buf));

@@ -10,7 +10,16 @@
 
 #include "bench/config.h"
 
-enum kind { K_NODE, K_TINI_NODE, K_NODE22, K_NODE22_NCC, K_KNEXT, K_KNEXT_PACK, K_EXEC22_PACK };
+enum kind {
+	K_NODE,
+	K_TINI_NODE,
+	K_NODE22,
+	K_NODE22_NCC,
+	K_KNEXT,
+	K_KNEXT_PACK,
+	K_EXEC22_PACK,
+	K_EXEC_SNAPSHOT,
+};
 
 static const struct {
 	const char *name;
@@ -26,6 +35,8 @@ static const struct {
 	{ "knext+pack", K_KNEXT_PACK, false },
 	{ "knext+pack:cold", K_KNEXT_PACK, true },
 	{ "knext-exec22+pack", K_EXEC22_PACK, false },
+	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false },
+	{ "knext-exec+snapshot:cold", K_EXEC_SNAPSHOT, true },
 };
 
 #define NCONFIGS ((int)(sizeof(configs) / sizeof(configs[0])))
@@ -201,13 +212,13 @@ static int knext_cmd(struct bench_job *job, const char *const *args, int timeout
 
 /* Makes (once per work directory) the pack knext-init's `cache warm` bakes for this app. */
 static int make_pack(struct bench_job *job, const struct bench_tools *t, const char *pack,
-		     bool exec22)
+		     const char *exec_node, bool snapshot)
 {
 	char port[16];
 	const char *probe[] = { t->knext, "cache", "warm", "--help", NULL };
-	const char *warm[] = { t->knext,  "cache",     "warm",	 "--app", job->cwd,
-			       "-o",	  pack,	       "--port", port,	  exec22 ? "--" : NULL,
-			       t->node22, "server.js", NULL };
+	const char *warm[] = { t->knext, "cache", "warm", "--app", job->cwd, "-o", pack,
+			       "--port", port, NULL, NULL, NULL, NULL, NULL };
+	int n = 9;
 	char out[16384];
 	struct stat st;
 	int code, p;
@@ -218,14 +229,25 @@ static int make_pack(struct bench_job *job, const struct bench_tools *t, const c
 				 reason_line(out));
 	if (stat(pack, &st) == 0 && st.st_size > 0)
 		return 0;
+	if (snapshot)
+		warm[n++] = "--snapshot";
+	if (exec_node) {
+		warm[n++] = "--";
+		warm[n++] = exec_node;
+		warm[n++] = "server.js";
+	}
 	/* Its own free port: a fixed default would collide with anything else warming here. */
 	if (bench_free_port(&p) < 0)
 		return not_ready(job, "no free port for `cache warm`");
 	snprintf(port, sizeof(port), "%d", p);
 	code = knext_cmd(job, warm, 300000, out, sizeof(out));
 	if (code)
-		return not_ready(job, "`knext-init cache warm%s` exits %d: %s",
-				 exec22 ? " -- node22 server.js" : "", code, reason_line(out));
+		return not_ready(job, "`knext-init cache warm%s%s` exits %d: %s",
+				 snapshot ? " --snapshot" : "", exec_node ? " -- node server.js" : "",
+				 code, reason_line(out));
+	if (snapshot && !strstr(out, "snapshot of "))
+		return not_ready(job, "`cache warm --snapshot` added no snapshot: %s",
+				 reason_line(out));
 	if (stat(pack, &st) < 0 || st.st_size == 0)
 		return not_ready(job, "`knext-init cache warm` wrote no pack at %s", pack);
 	return 0;
@@ -329,6 +351,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 	case K_KNEXT:
 	case K_KNEXT_PACK:
 	case K_EXEC22_PACK:
+	case K_EXEC_SNAPSHOT:
 		if (!executable(t->knext))
 			return not_ready(job, "knext-init not built (%s)",
 					 t->knext[0] ? t->knext : "?");
@@ -347,25 +370,36 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		job_argv(job, (const char *[]){ t->knext, NULL });
 		return 0;
 	}
-	if (k == K_EXEC22_PACK) {
+	if (k == K_EXEC22_PACK || k == K_EXEC_SNAPSHOT) {
 		const char *probe[] = { t->knext, "--", "/bin/true", NULL };
 		char out[1024];
 		int code;
 
-		if (!executable(t->node22))
+		if (k == K_EXEC22_PACK && !executable(t->node22))
 			return not_ready(job, "official node 22 missing (npm ci in bench/)");
+		if (k == K_EXEC_SNAPSHOT && !executable(t->node24))
+			return not_ready(job, "official node 24 missing (.deps/node, make deps)");
 		code = knext_cmd(job, probe, 10000, out, sizeof(out));
 		if (code)
 			return not_ready(job, "exec mode `knext-init -- /bin/true` exits %d: %s",
 					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
-		     k == K_EXEC22_PACK ? "-exec22" : "") >= (int)sizeof(pack))
+		     k == K_EXEC22_PACK ? "-exec22" : k == K_EXEC_SNAPSHOT ? "-snapshot" : "") >=
+	    (int)sizeof(pack))
 		return not_ready(job, "work directory path too long");
-	if (make_pack(job, t, pack, k == K_EXEC22_PACK) < 0)
+	if (make_pack(job, t, pack,
+		      k == K_EXEC22_PACK ? t->node22 : k == K_EXEC_SNAPSHOT ? t->node24 : NULL,
+		      k == K_EXEC_SNAPSHOT) < 0)
 		return -ENOENT;
 	job_evict(job, pack);
-	if (k == K_EXEC22_PACK) {
+	if (k == K_EXEC_SNAPSHOT) {
+		/* The pack holds node 24's NODE_COMPILE_CACHE and the server's startup snapshot. */
+		job_env(job, "KNEXT_NCC_PACK", pack);
+		job_env(job, "KNEXT_NCC_WRITEBACK", "0");
+		job_argv(job, (const char *[]){ t->knext, "--", t->node24, "server.js", NULL });
+		job_evict(job, t->node24);
+	} else if (k == K_EXEC22_PACK) {
 		/* Exec mode: the pack holds node 22's own NODE_COMPILE_CACHE; restored, not rewritten. */
 		job_env(job, "KNEXT_NCC_PACK", pack);
 		job_env(job, "KNEXT_NCC_WRITEBACK", "0");

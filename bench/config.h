@@ -20,6 +20,7 @@
  * @node:       the machine's node (absolute path), or "" when there is none
  * @tini:       Debian's tini, or ""
  * @node22:     the official Node 22 binary, or ""
+ * @node24:     the official Node 24 binary (startup snapshots), or ""
  * @knext:      knext-init, or ""
  * @libnode:    libnode's shared object (evicted for cold knext runs), or ""
  * @workdir:    a scratch directory for compile caches and packs
@@ -30,6 +31,7 @@ struct bench_tools {
 	char node[BENCH_PATH_LEN];
 	char tini[BENCH_PATH_LEN];
 	char node22[BENCH_PATH_LEN];
+	char node24[BENCH_PATH_LEN];
 	char knext[BENCH_PATH_LEN];
 	char libnode[BENCH_PATH_LEN];
 	char workdir[BENCH_PATH_LEN];

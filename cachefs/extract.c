@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cachefs/pack.h"
+#include "cachefs/packmem.h"
 
 /* mkdir -p of the parent directories of @path (which is below an existing directory). */
 static int make_parents(char *path)
@@ -53,6 +54,11 @@ static int write_out(const char *path, const uint8_t *data, size_t len)
 
 int pack_extract(struct pack *p, const char *dir, char *why, size_t why_len)
 {
+	return pack_extract_kind(p, dir, 0, why, why_len);
+}
+
+int pack_extract_kind(struct pack *p, const char *dir, uint32_t kind, char *why, size_t why_len)
+{
 	struct pack_entry e;
 	struct pack_frame f;
 	char path[PATH_MAX];
@@ -77,6 +83,8 @@ int pack_extract(struct pack *p, const char *dir, char *why, size_t why_len)
 	}
 	for (i = 0; i < p->entry_count; i++) {
 		pack_entry_get(p, i, &e);
+		if (kind != 0 && e.kind != kind)
+			continue;
 		if (e.frame != fi) {
 			err = pack_frame_decode(p, e.frame, buf, cap);
 			if (err) {
@@ -103,4 +111,43 @@ int pack_extract(struct pack *p, const char *dir, char *why, size_t why_len)
 out:
 	free(buf);
 	return err;
+}
+
+int pack_entry_data(struct pack *p, const struct pack_entry *e, uint8_t **data)
+{
+	struct pack_frame f;
+	uint8_t *buf, *out;
+	int err;
+
+	*data = NULL;
+	if ((err = pack_frame_get(p, e->frame, &f)) < 0)
+		return err;
+	/* An entry that fills its frame (a snapshot blob does) is decoded in place, no copy. */
+	buf = malloc(f.raw_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	if ((err = pack_frame_decode(p, e->frame, buf, f.raw_size)) < 0) {
+		free(buf);
+		return err;
+	}
+	if (e->raw_offset == f.raw_offset) {
+		out = buf;
+	} else {
+		out = malloc((size_t)e->raw_size + 1);
+		if (!out) {
+			free(buf);
+			return -ENOMEM;
+		}
+		memcpy(out, buf + (e->raw_offset - f.raw_offset), e->raw_size);
+		free(buf);
+	}
+	if (packmem_hash64(out, e->raw_size) != e->checksum) {
+		snprintf(p->reason, sizeof(p->reason), "entry %.*s: checksum mismatch",
+			 (int)e->path_len, e->path);
+		free(out);
+		return -EBADMSG;
+	}
+	out[e->raw_size] = '\0';
+	*data = out;
+	return 0;
 }

@@ -92,6 +92,10 @@ const char *pack_kind_name(uint32_t kind)
 		return "import-sites";
 	case PACK_KIND_BUILTIN_CODE_CACHE:
 		return "builtin-code-cache";
+	case PACK_KIND_SNAPSHOT_BLOB:
+		return "snapshot-blob";
+	case PACK_KIND_SNAPSHOT_ENV:
+		return "snapshot-env";
 	}
 	return "unknown";
 }

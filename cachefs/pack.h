@@ -214,6 +214,32 @@ int pack_verify(struct pack *p);
 int pack_extract(struct pack *p, const char *dir, char *why, size_t why_len);
 
 /**
+ * pack_extract_kind() - pack_extract() of the entries of one kind only.
+ * @p:       an open pack
+ * @dir:     target directory, created if missing
+ * @kind:    enum pack_kind; 0 for every kind
+ * @why:     receives a sentence on failure
+ * @why_len: bytes of @why
+ *
+ * Frames holding no entry of @kind are not decompressed.
+ *
+ * Return: 0 or -errno.
+ */
+int pack_extract_kind(struct pack *p, const char *dir, uint32_t kind, char *why, size_t why_len);
+
+/**
+ * pack_entry_data() - the bytes of one entry, decompressed into a new buffer.
+ * @p:    an open pack
+ * @e:    one of its entries (pack_entry_get(), pack_find())
+ * @data: receives a malloc()ed buffer of @e->raw_size bytes (plus a NUL), for the caller to free
+ *
+ * The frame's checksums and the entry's are checked.
+ *
+ * Return: 0, -ENOMEM, or -EBADMSG with @p->reason set.
+ */
+int pack_entry_data(struct pack *p, const struct pack_entry *e, uint8_t **data);
+
+/**
  * pack_identity_match() - compare a pack's identity with the running app's.
  * @have:   the pack's identity
  * @want:   this app and runtime (@want->v8_tag 0 matches any tag)
@@ -227,7 +253,7 @@ int pack_identity_match(const struct pack_identity *have, const struct pack_iden
 
 /**
  * pack_kind_name() - short name of a kind ("code-cache", "source", "resolution", "ncc-file",
- *                   "import-sites", "builtin-code-cache").
+ *                   "import-sites", "builtin-code-cache", "snapshot-blob", "snapshot-env").
  * @kind: enum pack_kind
  *
  * Return: a static string, "unknown" for other values.

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct pack_wentry {
 struct wframe {
 	uint64_t raw_offset;
 	uint64_t raw_size;
+	bool stored;
 	void *comp;
 	size_t comp_size;
 };
@@ -118,6 +120,40 @@ int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint6
 	return 0;
 }
 
+#define ZSTD_RAW_BLOCK_MAX (128u << 10)
+
+/*
+ * A zstd frame of raw blocks (RFC 8878: 8-byte content size, single segment, no checksum; blocks of
+ * type 0): any zstd decoder reads it back at memory speed. The writer's "stored" frames.
+ */
+static size_t store_bound(size_t len)
+{
+	return 13 + 3 * (len / ZSTD_RAW_BLOCK_MAX + 1) + len;
+}
+
+static size_t store_frame(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	uint8_t *p = dst;
+
+	le32_put(p, 0xFD2FB528u);
+	p[4] = 0xE0;
+	le64_put(p + 5, len);
+	p += 13;
+	do {
+		size_t n = len > ZSTD_RAW_BLOCK_MAX ? ZSTD_RAW_BLOCK_MAX : len;
+		uint32_t h = (uint32_t)(n << 3) | (n == len);
+
+		p[0] = (uint8_t)h;
+		p[1] = (uint8_t)(h >> 8);
+		p[2] = (uint8_t)(h >> 16);
+		memcpy(p + 3, src, n);
+		p += 3 + n;
+		src += n;
+		len -= n;
+	} while (len);
+	return (size_t)(p - dst);
+}
+
 static void *compress_cb(void *arg)
 {
 	struct build_job *job = arg;
@@ -133,12 +169,16 @@ static void *compress_cb(void *arg)
 	while ((i = atomic_fetch_add(&job->next, 1)) < job->frame_count &&
 	       !atomic_load(&job->err)) {
 		struct wframe *f = &job->frames[i];
-		size_t cap = ZSTD_compressBound(f->raw_size), n;
+		size_t cap = f->stored ? store_bound(f->raw_size) : ZSTD_compressBound(f->raw_size), n;
 
 		f->comp = malloc(cap);
 		if (!f->comp) {
 			atomic_store(&job->err, -ENOMEM);
 			break;
+		}
+		if (f->stored) {
+			f->comp_size = store_frame(f->comp, job->raw + f->raw_offset, f->raw_size);
+			continue;
 		}
 		n = ZSTD_compress2(cc, f->comp, cap, job->raw + f->raw_offset, f->raw_size);
 		if (ZSTD_isError(n)) {
@@ -163,8 +203,13 @@ static uint32_t plan_frames(struct pack_writer *w, struct wframe *frames, uint64
 	for (i = 0; i < w->count; i++) {
 		struct pack_wentry *e = &w->entries[i];
 
-		if (nf == 0 ||
-		    (off - frames[nf - 1].raw_offset >= target && nf < PACK_MAX_FRAMES)) {
+		/* An entry of a frame's size or more (a snapshot blob) gets a frame of its own, so a
+		 * reader decodes it in place without its neighbours. */
+		bool big = e->len >= target || (i > 0 && w->entries[i - 1].len >= target);
+
+		if (nf == 0 || (((off - frames[nf - 1].raw_offset >= target) ||
+				 (big && off > frames[nf - 1].raw_offset)) &&
+				nf < PACK_MAX_FRAMES)) {
 			if (nf)
 				frames[nf - 1].raw_size = off - frames[nf - 1].raw_offset;
 			frames[nf].raw_offset = off;
@@ -172,6 +217,11 @@ static uint32_t plan_frames(struct pack_writer *w, struct wframe *frames, uint64
 		}
 		e->raw_offset = off;
 		e->frame = nf - 1;
+		/* A frame of one entry of the stored kind is not compressed. */
+		if (e->raw_offset == frames[nf - 1].raw_offset)
+			frames[nf - 1].stored = w->stored_kind != 0 && e->kind == w->stored_kind;
+		else
+			frames[nf - 1].stored = false;
 		off = align16(off + e->len);
 	}
 	if (nf)

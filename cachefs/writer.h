@@ -20,6 +20,8 @@ struct pack_wentry;
  * struct pack_writer - entries collected for one pack.
  * @id:          identity written to the header
  * @level:       zstd level
+ * @stored_kind: entries of this kind that fill a frame of their own (a snapshot blob) are stored
+ *               uncompressed (a zstd frame of raw blocks); 0 for none (set by the caller)
  * @frame_target: raw bytes per frame the writer aims at
  * @created_ms:  creation time written to the header (set by init, may be overridden)
  * @entries:     collected entries (private)
@@ -31,6 +33,7 @@ struct pack_wentry;
 struct pack_writer {
 	struct pack_identity id;
 	int level;
+	uint32_t stored_kind;
 	size_t frame_target;
 	uint64_t created_ms;
 	struct pack_wentry *entries;

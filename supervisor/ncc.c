@@ -14,6 +14,7 @@
 #include "cachefs/writer.h"
 
 #define NCC_RUNTIME "node-ncc"
+#define PACK_MAX_KEY 4096
 
 static void restore(struct ncc *n)
 {
@@ -34,7 +35,7 @@ static void restore(struct ncc *n)
 		r = -ESTALE;
 	}
 	if (!r)
-		r = pack_extract(&p, n->dir, why, sizeof(why));
+		r = pack_extract_kind(&p, n->dir, PACK_KIND_NCC_FILE, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s", p.reason);
 	if (r)
@@ -75,6 +76,36 @@ int ncc_prepare(struct ncc *n, const struct knext_config *cfg)
 	return 0;
 }
 
+/* A startup snapshot (kinds 7 and 8) in the old pack stays in the new one: it was built once, at
+ * `cache warm`, and a pod's write-back only refreshes the compile cache. */
+static int keep_snapshot(struct ncc *n, struct pack_writer *w)
+{
+	static const uint32_t kinds[] = { PACK_KIND_SNAPSHOT_BLOB, PACK_KIND_SNAPSHOT_ENV };
+	struct pack_entry e;
+	struct pack p;
+	int r = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (pack_open(&p, n->pack) < 0)
+		return 0;
+	for (uint32_t i = 0; i < p.entry_count && r == 0; i++) {
+		uint8_t *data;
+		char key[PACK_MAX_KEY];
+
+		pack_entry_get(&p, i, &e);
+		if (e.kind != kinds[0] && e.kind != kinds[1])
+			continue;
+		if (e.path_len >= sizeof(key) || (r = pack_entry_data(&p, &e, &data)) < 0)
+			break;
+		memcpy(key, e.path, e.path_len);
+		key[e.path_len] = '\0';
+		r = pack_writer_add(w, e.kind, key, e.content_hash, data, e.raw_size);
+		free(data);
+	}
+	pack_close(&p);
+	return r;
+}
+
 static int remove_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)flag, (void)ftw;
@@ -99,6 +130,8 @@ int ncc_collect(struct ncc *n)
 	}
 	if ((r = pack_writer_init(&w, &id, PACK_LEVEL_WRITEBACK)) == 0) {
 		r = pack_writer_add_dir(&w, n->dir, PACK_KIND_NCC_FILE);
+		if (!r)
+			r = keep_snapshot(n, &w);
 		if (!r)
 			r = pack_writeback_file(n->pack, &w, n->max_bytes, why, sizeof(why));
 		pack_writer_close(&w);

@@ -273,6 +273,7 @@ int pid1_init(struct pid1 *p, const struct knext_config *cfg, uint64_t t0_ns)
 	p->cfg = cfg;
 	p->sigfd = -1;
 	p->notify_fds[0] = p->notify_fds[1] = -1;
+	p->snap.fd = -1;
 	p->exit_code = 1;
 
 	/* Every signal is read from the signalfd; none is ever handled asynchronously. */
@@ -413,6 +414,8 @@ int pid1_run(struct pid1 *p)
 	} else {
 		spec.argv = p->cfg->cmd;
 		ncc_prepare(&p->ncc, p->cfg);
+		if (snapshot_exec_prepare(&p->snap, p->cfg->ncc_pack, p->cfg->cmd))
+			spec.argv = p->snap.argv;
 	}
 
 	/* Before the child can listen: the first request after scale-from-zero must not wait for
@@ -425,6 +428,7 @@ int pid1_run(struct pid1 *p)
 			spec.path ? spec.path : spec.argv[0], strerror(-r));
 		return child_exit_code(-r);
 	}
+	snapshot_exec_close(&p->snap);
 	/* Our copy of the child's end would keep the channel open after the child is gone. */
 	if (p->notify_fds[1] >= 0) {
 		close(p->notify_fds[1]);

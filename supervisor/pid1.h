@@ -17,6 +17,7 @@
 #include "probes/notify.h"
 #include "supervisor/packfeed.h"
 #include "supervisor/reap.h"
+#include "supervisor/snapshot.h"
 #include "probes/server.h"
 #include "probes/state.h"
 
@@ -48,6 +49,7 @@ struct pid1 {
 	struct packfeed feed;
 	bool feed_on;
 	struct ncc ncc;
+	struct snapshot_exec snap;
 	struct probe_server probes;
 	bool probes_on;
 	struct listenwatch listen_watch;

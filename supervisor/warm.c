@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cachefs/pack.h"
+#include "supervisor/snapshot_build.h"
 #include "probes/cli.h"
 
 #define WARM_MAX_URLS 64
@@ -23,7 +24,7 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [-- NODE SCRIPT...]\n",
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n",
 	      stderr);
 }
 
@@ -37,7 +38,8 @@ static long now_ms(void)
 
 /* Embedded mode records the pack itself (KNEXT_RECORD_PACK); with a command, exec mode keeps
  * that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
-static pid_t start_app(const char *app, const char *out, int port, char **cmd)
+static pid_t start_app(const char *app, const char *out, int port, char **cmd,
+		       const struct snapshot_build *snap)
 {
 	char exe[PATH_MAX], num[16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -68,6 +70,8 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd)
 	if (cmd) {
 		setenv("HOSTNAME", "127.0.0.1", 1);
 		setenv("KNEXT_NCC_PACK", out, 1);
+		if (snap && snapshot_build_record_env(snap) < 0)
+			_exit(127);
 		if (chdir(app) < 0)
 			_exit(127);
 	} else {
@@ -118,12 +122,15 @@ int warm_cli_main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "snapshot", no_argument, NULL, 's' },
+		{ "snapshot-zstd", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *app = NULL, *out = NULL, *urls[WARM_MAX_URLS];
 	char abs_out[PATH_MAX], abs_app[PATH_MAX];
-	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r;
+	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
+	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
 	long deadline;
 	pid_t pid;
@@ -152,6 +159,13 @@ int warm_cli_main(int argc, char **argv)
 		case 't':
 			timeout_ms = atoi(optarg);
 			break;
+		case 's':
+			snapshot = 1;
+			break;
+		case 'z':
+			snapshot = 1;
+			snap_zstd = 1;
+			break;
 		default:
 			usage();
 			return opt == 'h' ? 0 : 2;
@@ -161,6 +175,10 @@ int warm_cli_main(int argc, char **argv)
 		port = free_port();
 	if (!app || !out || port <= 0 || port > 65535 || timeout_ms <= 0) {
 		usage();
+		return 2;
+	}
+	if (snapshot && optind >= argc) {
+		fputs("cache warm: --snapshot needs the command (-- NODE SCRIPT...)\n", stderr);
 		return 2;
 	}
 	if (nurls == 0)
@@ -190,10 +208,18 @@ int warm_cli_main(int argc, char **argv)
 			}
 		}
 	}
-	deadline = now_ms() + timeout_ms;
-	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL)) < 0) {
-		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+	snap.stored = !snap_zstd;
+	if (snapshot && (r = snapshot_build_init(&snap)) < 0) {
+		fprintf(stderr, "cache warm: no scratch directory for the snapshot: %s\n",
+			strerror(-r));
+		snapshot_build_close(&snap);
 		return 1;
+	}
+	deadline = now_ms() + timeout_ms;
+	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL,
+			     snapshot ? &snap : NULL)) < 0) {
+		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+		goto fail;
 	}
 	r = wait_ready(port, urls[0], deadline, pid);
 	if (r < 0) {
@@ -203,7 +229,7 @@ int warm_cli_main(int argc, char **argv)
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 		}
-		return 1;
+		goto fail;
 	}
 	for (int i = 0; i < nurls; i++) {
 		int code = probe_cli_request(port, urls[i], timeout_ms, NULL, 0);
@@ -219,10 +245,19 @@ int warm_cli_main(int argc, char **argv)
 		fprintf(stderr, "cache warm: no valid pack at %s: %s\n", abs_out,
 			pk.reason[0] ? pk.reason : strerror(-r));
 		pack_close(&pk);
-		return 1;
+		goto fail;
 	}
 	printf("cache warm: %s: %u entries, %llu bytes of code cache\n", abs_out, pk.entry_count,
 	       (unsigned long long)pk.raw_size);
 	pack_close(&pk);
+	/* A snapshot that cannot be built leaves the pack without one: pods start from the cache. */
+	if (snapshot) {
+		fflush(stdout);
+		snapshot_build_run(&snap, abs_app, argv[optind], abs_out);
+		snapshot_build_close(&snap);
+	}
 	return 0;
+fail:
+	snapshot_build_close(&snap);
+	return 1;
 }

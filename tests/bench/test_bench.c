@@ -354,16 +354,25 @@ static bool env_has(const struct bench_job *job, const char *entry)
 
 Test(config, names_are_the_issue_s)
 {
-	static const char *const want[] = { "node",	  "node:cold",	     "tini+node",
-					    "node22",	  "node22+ncc",	     "knext",
-					    "knext+pack", "knext+pack:cold", "knext-exec22+pack" };
+	static const char *const want[] = { "node",
+					    "node:cold",
+					    "tini+node",
+					    "node22",
+					    "node22+ncc",
+					    "knext",
+					    "knext+pack",
+					    "knext+pack:cold",
+					    "knext-exec22+pack",
+					    "knext-exec+snapshot",
+					    "knext-exec+snapshot:cold" };
+	const int n = (int)(sizeof(want) / sizeof(want[0]));
 
-	cr_assert_eq(bench_config_count(), 9);
-	for (int i = 0; i < 9; i++) {
+	cr_assert_eq(bench_config_count(), n);
+	for (int i = 0; i < n; i++) {
 		cr_assert_str_eq(bench_config_name(i), want[i]);
 		cr_assert_eq(bench_config_find(want[i]), i);
 	}
-	cr_assert_null(bench_config_name(9));
+	cr_assert_null(bench_config_name(n));
 	cr_assert_eq(bench_config_find("bun"), -ENOENT);
 }
 

@@ -148,14 +148,23 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static const char *const configs[] = { "node",	     "node:cold",	"tini+node",
-				       "node22",     "node22+ncc",	"knext",
-				       "knext+pack", "knext+pack:cold", "knext-exec22+pack" };
+static const char *const configs[] = { "node",
+				       "node:cold",
+				       "tini+node",
+				       "node22",
+				       "node22+ncc",
+				       "knext",
+				       "knext+pack",
+				       "knext+pack:cold",
+				       "knext-exec22+pack",
+				       "knext-exec+snapshot",
+				       "knext-exec+snapshot:cold" };
 
 Test(quick, one_run_per_configuration, .timeout = 600)
 {
 	const char *exe = getenv("KNEXT_BENCH_EXE"), *app = getenv("BENCH_APP_DIR");
 	const char *knext = getenv("KNEXT_INIT_EXE"), *node22 = getenv("BENCH_NODE22");
+	const char *node24 = getenv("BENCH_NODE24");
 	char out[] = "/tmp/bench-quick-XXXXXX", cmd[4096], path[256];
 	char *md, *svg;
 	json_t *root, *results;
@@ -177,8 +186,8 @@ Test(quick, one_run_per_configuration, .timeout = 600)
 	cr_assert_not_null(mkdtemp(out));
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' --quick --app small='%s' --out '%s' --knext '%s' --node22 '%s' "
-		 "--libnode '%s' --timeout-ms 60000 2>'%s/log'",
-		 exe, app, out, knext ? knext : "", node22 ? node22 : "",
+		 "--node24 '%s' --libnode '%s' --timeout-ms 60000 2>'%s/log'",
+		 exe, app, out, knext ? knext : "", node22 ? node22 : "", node24 ? node24 : "",
 		 getenv("BENCH_LIBNODE") ? getenv("BENCH_LIBNODE") : "", out);
 	status = system(cmd);
 	snprintf(path, sizeof(path), "%s/log", out);

@@ -429,3 +429,48 @@ Test(packmem, damaged_images_never_crash)
 	free(img);
 	free(b);
 }
+
+/* A snapshot blob: a frame of its own, stored (raw zstd blocks) or compressed, read back whole. */
+Test(format, big_entry_own_frame_stored_or_compressed)
+{
+	size_t big = 3u << 20;
+	uint8_t *blob = malloc(big), *back;
+
+	for (size_t i = 0; i < big; i++)
+		blob[i] = (uint8_t)(i * 7 / 13);
+	for (int stored = 0; stored < 2; stored++) {
+		struct pack_writer w;
+		struct pack_entry e;
+		struct pack_frame f;
+		struct pack p;
+
+		pack_writer_init(&w, &test_id, 3);
+		w.stored_kind = stored ? PACK_KIND_SNAPSHOT_BLOB : 0;
+		cr_assert_eq(pack_writer_add(&w, PACK_KIND_SOURCE, "a.js", 1, "small", 5), 0);
+		cr_assert_eq(pack_writer_add(&w, PACK_KIND_SNAPSHOT_ENV, "snapshot.env", 0, "x", 1), 0);
+		cr_assert_eq(pack_writer_add(&w, PACK_KIND_SNAPSHOT_BLOB, "snapshot.blob", 9, blob, big),
+			     0);
+		cr_assert_eq(pack_writer_add(&w, PACK_KIND_SOURCE, "b.js", 2, "after", 5), 0);
+		cr_assert_eq(pack_writer_build(&w), 0);
+		cr_assert_eq(pack_open_mem(&p, w.out, w.out_len), 0, "%s", p.reason);
+		cr_assert_eq(pack_verify(&p), 0, "%s", p.reason);
+		cr_assert_eq(pack_find(&p, PACK_KIND_SNAPSHOT_BLOB, "snapshot.blob", 13, 9, &e), 0);
+		pack_frame_get(&p, e.frame, &f);
+		cr_assert_eq(f.raw_offset, e.raw_offset, "the blob starts its frame");
+		cr_assert_leq(f.raw_size, e.raw_size + 15, "and fills it");
+		if (stored)
+			cr_assert_geq(f.comp_size, big, "stored: not compressed");
+		else
+			cr_assert_lt(f.comp_size, big / 4, "compressed");
+		cr_assert_eq(pack_entry_data(&p, &e, &back), 0, "%s", p.reason);
+		cr_assert_eq(memcmp(back, blob, big), 0);
+		free(back);
+		cr_assert_eq(pack_find(&p, PACK_KIND_SOURCE, "b.js", 4, 2, &e), 0);
+		cr_assert_eq(pack_entry_data(&p, &e, &back), 0);
+		cr_assert_eq(memcmp(back, "after", 5), 0);
+		free(back);
+		pack_close(&p);
+		pack_writer_close(&w);
+	}
+	free(blob);
+}

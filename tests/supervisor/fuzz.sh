@@ -1,10 +1,12 @@
 #!/bin/sh
-# Short libFuzzer run of the route-table parsers (announce.c); prints TAP. Usage: fuzz.sh SOURCE_ROOT
+# Short libFuzzer runs of the route-table parsers (announce.c) and of the startup snapshot's record
+# check (snapshot_env.c); prints TAP. Usage: fuzz.sh SOURCE_ROOT
 set -u
 top=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-echo "1..1"
+echo "1..2"
 if ! command -v clang >/dev/null 2>&1; then
 	echo "ok 1 - route table fuzz # SKIP clang not installed"
+	echo "ok 2 - snapshot record fuzz # SKIP clang not installed"
 	exit 0
 fi
 work=$(mktemp -d)
@@ -15,6 +17,7 @@ if ! clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-o "$work/fuzz_announce" >"$work/cc.log" 2>&1; then
 	sed 's/^/# /' "$work/cc.log"
 	echo "ok 1 - route table fuzz # SKIP cannot build the fuzzer (libFuzzer runtime missing?)"
+	echo "ok 2 - snapshot record fuzz # SKIP cannot build the fuzzer"
 	exit 0
 fi
 mkdir -p "$work/corpus"
@@ -24,5 +27,22 @@ if "$work/fuzz_announce" -max_total_time=20 -max_len=4096 "$work/corpus" >"$work
 else
 	tail -40 "$work/run.log" | sed 's/^/# /'
 	echo "not ok 1 - route table fuzz found a crash"
+	exit 1
+fi
+
+clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I"$top" \
+	"$top/tests/supervisor/fuzz_snapshot.c" "$top/supervisor/snapshot_env.c" -lxxhash \
+	-o "$work/fuzz_snapshot" >"$work/cc2.log" 2>&1 || {
+	sed 's/^/# /' "$work/cc2.log"
+	echo "not ok 2 - snapshot record fuzz: does not build"
+	exit 1
+}
+mkdir -p "$work/corpus2"
+cp "$top/tests/supervisor/snapshot_corpus/"* "$work/corpus2/"
+if "$work/fuzz_snapshot" -max_total_time=20 -max_len=4096 -artifact_prefix="$work/" "$work/corpus2" >"$work/run2.log" 2>&1; then
+	echo "ok 2 - snapshot record fuzz: $(grep -c . "$work/run2.log") lines of libFuzzer output, no finding"
+else
+	tail -40 "$work/run2.log" | sed 's/^/# /'
+	echo "not ok 2 - snapshot record fuzz found a crash"
 	exit 1
 fi

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The startup-snapshot builder of a Next.js standalone server, run by `knext-init cache warm` with
+// the official node:
+//
+//   node --no-experimental-require-module --expose-internals --snapshot-blob B \
+//        --build-snapshot build.js
+//
+// in a minimal environment (see README, "Startup snapshot"): KNEXT_APP_DIR (the app), KNEXT_SNAPSHOT_
+// MODULES (the CommonJS modules the server loaded until its first 200, one a line, from record.js)
+// and KNEXT_SNAPSHOT_ENV (where the record of the environment is written). It sets what server.js
+// sets, loads every module, and leaves in the heap what runs at a pod's start: a deserialize
+// callback that gives the pod its own time and web globals (Node itself reseeds Math.random and
+// crypto), then server.js, run by the deserialize main (node CLI) or by knext-node's bootstrap
+// through globalThis[Symbol.for('knext.restore')]; its requires find the loaded modules in
+// Module._cache.
+//
+// Node cannot serialise everything a server loads; what stands in the way, and what is done:
+// - undici's web globals (Request, Response, ...) are lazy getters that load undici (and with it
+//   http and tls) at first touch, and Next touches them at load (`class NextRequest extends
+//   Request`): they are replaced by stand-ins whose constructors build the real objects, and whose
+//   prototypes are linked to the real classes at restore.
+// - http, https, http2 and tls cannot be in a snapshot: modules get a proxy that loads the real
+//   module at first use after restore.
+// - Node's CommonJS loader marks "user code has run" when it compiles a module, and a snapshot
+//   carrying that mark fails an assertion at restore: modules compile through vm.Script and a
+//   wrapper made here, as Node's own module wrapper does.
+// - Node 22 cannot serialise an Error whose stack was captured but not yet formatted: stacks
+//   captured while building are formatted at once.
+// - ESM cannot be in a snapshot: record, build and run with --no-experimental-require-module.
+'use strict';
+
+const Module = require('module');
+const fs = require('fs');
+const path = require('path');
+const v8 = require('v8');
+const vm = require('vm');
+
+const appDir = path.resolve(process.env.KNEXT_APP_DIR || '.');
+const moduleList = process.env.KNEXT_SNAPSHOT_MODULES;
+const envOut = process.env.KNEXT_SNAPSHOT_ENV;
+for (const k of ['KNEXT_APP_DIR', 'KNEXT_SNAPSHOT_MODULES', 'KNEXT_SNAPSHOT_ENV'])
+	delete process.env[k];
+let building = true;
+
+// ---- the environment, recorded ----------------------------------------------------------------
+
+// What modules read from process.env while they load is frozen into the heap: every name read is
+// recorded with its value (null: unset), and a pod whose environment differs in any of them does
+// not use the snapshot. What modules set is set again at restore (their code does not run again).
+const realEnv = process.env;
+const setByServer = new Set(['NODE_ENV', '__NEXT_PRIVATE_STANDALONE_CONFIG']);
+const envRead = new Map();
+const envSet = new Map();
+let envEnumerated = false;
+
+function noteEnv(k) {
+	if (!building || typeof k !== 'string' || setByServer.has(k) || envSet.has(k) || envRead.has(k))
+		return;
+	envRead.set(k, Object.prototype.hasOwnProperty.call(realEnv, k) ? realEnv[k] : null);
+}
+
+const envProxy = new Proxy(realEnv, {
+	get(t, k) {
+		noteEnv(k);
+		return t[k];
+	},
+	has(t, k) {
+		noteEnv(k);
+		return k in t;
+	},
+	getOwnPropertyDescriptor(t, k) {
+		noteEnv(k);
+		return Reflect.getOwnPropertyDescriptor(t, k);
+	},
+	ownKeys(t) {
+		if (building) {
+			envEnumerated = true;
+			for (const k of Reflect.ownKeys(t))
+				noteEnv(k);
+		}
+		return Reflect.ownKeys(t);
+	},
+	set(t, k, v) {
+		if (building && typeof k === 'string')
+			envSet.set(k, String(v));
+		t[k] = v;
+		return true;
+	},
+	deleteProperty(t, k) {
+		if (building && typeof k === 'string')
+			envSet.set(k, null);
+		delete t[k];
+		return true;
+	},
+});
+
+// ---- undici's web globals ---------------------------------------------------------------------
+
+const WEB_GLOBALS = ['Headers', 'Request', 'Response', 'FormData', 'WebSocket', 'EventSource',
+	'MessageEvent', 'CloseEvent'];
+const UNDICI = 'internal/deps/undici/undici';
+// Node's own definer of lazy globals (needs --expose-internals while building, not at restore).
+const { defineLazyProperties } = require('internal/util');
+const webNames = [];
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
+
+function webStandIn(name) {
+	let real = null;
+	const load = () => {
+		if (building)
+			throw new Error(`${name} used while building the startup snapshot`);
+		real ??= globalThis[name];
+		return real;
+	};
+	const standIn = {
+		[name]: class {
+			constructor(...args) {
+				return Reflect.construct(load(), args, new.target);
+			}
+		},
+	}[name];
+	// `x instanceof Response` holds for real responses too; subclasses keep the ordinary check.
+	Object.defineProperty(standIn, Symbol.hasInstance, {
+		value(v) {
+			return this === standIn ? ordinaryHasInstance.call(load(), v) :
+				ordinaryHasInstance.call(this, v);
+		},
+		configurable: true,
+	});
+	standIn.link = () => {
+		const r = load();
+		Object.setPrototypeOf(standIn.prototype, r.prototype);
+		Object.setPrototypeOf(standIn, r);
+		delete standIn.link;
+	};
+	return standIn;
+}
+
+// The lazy globals are deleted unread: even reading their descriptors makes objects a snapshot
+// cannot hold.
+function installWebStandIns() {
+	const standIns = [];
+	for (const name of WEB_GLOBALS) {
+		if (!Object.hasOwn(globalThis, name))
+			continue;
+		webNames.push(name);
+		delete globalThis[name];
+		const s = webStandIn(name);
+		standIns.push(s);
+		Object.defineProperty(globalThis, name, {
+			value: s, writable: true, configurable: true, enumerable: false,
+		});
+	}
+	return standIns;
+}
+
+// ---- http, https, http2, tls ------------------------------------------------------------------
+
+const LAZY_BUILTINS = new Set(['http', 'https', 'http2', 'tls', '_http_agent', '_http_client',
+	'_http_common', '_http_incoming', '_http_outgoing', '_http_server', '_tls_common', '_tls_wrap']);
+const lazyProxies = new Map();
+
+function lazyBuiltin(id, load) {
+	let real = null;
+	const get = () => {
+		if (building)
+			throw new Error(`${id} used while building the startup snapshot`);
+		real ??= load();
+		return real;
+	};
+	// A property read while building (`const { Agent } = require('http')`) is a forwarder too.
+	const member = (k) => new Proxy(function () {}, {
+		apply: (_, self, args) => Reflect.apply(get()[k], self, args),
+		construct: (_, args, nt) => Reflect.construct(get()[k], args, nt),
+		get: (_, p) => {
+			const v = get()[k];
+			const x = v[p];
+			return typeof x === 'function' && p !== 'prototype' ? x.bind(v) : x;
+		},
+		has: (_, p) => p in get()[k],
+	});
+	return new Proxy({}, {
+		get(_, k) {
+			if (building) {
+				if (k === '__esModule' || k === 'then' || typeof k === 'symbol')
+					return undefined;
+				return member(k);
+			}
+			return get()[k];
+		},
+		has: (_, k) => k in get(),
+		set(_, k, v) {
+			get()[k] = v;
+			return true;
+		},
+		ownKeys: () => Reflect.ownKeys(get()).filter((k) => k !== 'prototype'),
+		getOwnPropertyDescriptor(_, k) {
+			const d = Reflect.getOwnPropertyDescriptor(get(), k);
+			if (d)
+				d.configurable = true;
+			return d;
+		},
+		defineProperty: (_, k, d) => Reflect.defineProperty(get(), k, d),
+		deleteProperty: (_, k) => Reflect.deleteProperty(get(), k),
+	});
+}
+
+// ---- compiling modules ------------------------------------------------------------------------
+
+function makeRequire(mod) {
+	function require(id) {
+		return mod.require(id);
+	}
+	require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+	require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+	require.main = process.mainModule;
+	require.extensions = Module._extensions;
+	require.cache = Module._cache;
+	return require;
+}
+
+// vm.compileFunction, unlike vm.Script, leaves no script object (a handle the snapshot cannot
+// hold) behind, and unlike Node's own loader does not mark user code as started.
+const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+
+function compileModule(content, filename) {
+	const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
+	const fn = vm.compileFunction(source, WRAPPER_PARAMS, {
+		filename,
+		importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+	});
+	return Reflect.apply(fn, this.exports,
+		[this.exports, makeRequire(this), this, filename, path.dirname(filename)]);
+}
+
+// ---- Node 22: stacks formatted at once ------------------------------------------------------
+
+const ERROR_CLASSES = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError',
+	'EvalError', 'URIError', 'AggregateError'];
+
+// Every error constructor while building is a forwarder that reads the stack of what it made
+// (subclasses declared while building keep it; it reads nothing after the build). Errors V8
+// itself throws at load and a module keeps are not covered.
+function formatStacksEagerly() {
+	const saved = {};
+	for (const name of ERROR_CLASSES) {
+		const Real = globalThis[name];
+		saved[name] = Real;
+		const Eager = {
+			[name]: function (...args) {
+				const e = Reflect.construct(Real, args, new.target ?? Eager);
+				if (building)
+					void e.stack;
+				return e;
+			},
+		}[name];
+		Eager.prototype = Real.prototype;
+		Object.setPrototypeOf(Eager, Real);
+		for (const k of ['stackTraceLimit', 'prepareStackTrace']) {
+			Object.defineProperty(Eager, k, {
+				get: () => Real[k],
+				set: (v) => {
+					Real[k] = v;
+				},
+				configurable: true,
+			});
+		}
+		Eager.captureStackTrace = function captureStackTrace(obj, fn) {
+			Real.captureStackTrace(obj, fn);
+			if (building)
+				void obj.stack;
+		};
+		globalThis[name] = Eager;
+	}
+	return saved;
+}
+
+// ---- building ---------------------------------------------------------------------------------
+
+// server.js's own config: the literal it assigns to nextConfig, else the build's copy; null for
+// an app that is not a Next.js standalone build.
+function standaloneConfig() {
+	try {
+		const src = fs.readFileSync(path.join(appDir, 'server.js'), 'utf8');
+		const m = /^const nextConfig = (.*)$/m.exec(src);
+		if (m)
+			return JSON.stringify(JSON.parse(m[1]));
+		const rsf = path.join(appDir, '.next', 'required-server-files.json');
+		return JSON.stringify(JSON.parse(fs.readFileSync(rsf, 'utf8')).config);
+	} catch {
+		return null;
+	}
+}
+
+function build() {
+	const files = fs.readFileSync(moduleList, 'utf8').split('\n').filter(Boolean);
+	const load = Module._load;
+	const compile = Module.prototype._compile;
+	const formatStacks = Number(process.versions.node.split('.')[0]) < 24;
+
+	process.chdir(appDir);
+	const config = standaloneConfig();
+	if (config !== null) {
+		realEnv.NODE_ENV = 'production';
+		realEnv.__NEXT_PRIVATE_STANDALONE_CONFIG = config;
+	}
+	process.env = envProxy;
+	const standIns = installWebStandIns();
+	Module._load = function knextSnapshotLoad(request, parent, isMain) {
+		const id = request.startsWith('node:') ? request.slice(5) : request;
+		if (LAZY_BUILTINS.has(id) && Module.isBuiltin(id)) {
+			if (!lazyProxies.has(id))
+				lazyProxies.set(id, lazyBuiltin(id, () => load(id, parent, isMain)));
+			return lazyProxies.get(id);
+		}
+		return Reflect.apply(load, this, arguments);
+	};
+	Module.prototype._compile = compileModule;
+	const errorsSaved = formatStacks ? formatStacksEagerly() : null;
+	let current = null;
+	try {
+		for (const file of files) {
+			if (Module._cache[file] !== undefined)
+				continue;
+			current = file;
+			const req = Module.createRequire(file);
+			req(file);
+		}
+	} catch (err) {
+		const rel = current && path.relative(appDir, current);
+		process.stderr.write(`snapshot: loading ${rel} broke the build: ${err && err.stack}\n`);
+		process.exit(3);
+	}
+	Module._load = load;
+	Module.prototype._compile = compile;
+	if (errorsSaved)
+		Object.assign(globalThis, errorsSaved);
+	process.env = realEnv;
+
+	const record = { app: appDir, set: Object.fromEntries(envSet) };
+	fs.writeFileSync(envOut, envRecord());
+	delete realEnv.__NEXT_PRIVATE_STANDALONE_CONFIG;
+	delete realEnv.NODE_ENV;
+
+	const marks = performance.getEntriesByType('mark').map((m) => m.name);
+	const snapshot = v8.startupSnapshot;
+	snapshot.addDeserializeCallback(() => restore(standIns, marks, record));
+	// Who runs server.js: knext-node's bootstrap calls this (after its own hooks); the node CLI
+	// (exec mode) calls the deserialize main.
+	const restoreKey = Symbol.for('knext.restore');
+	globalThis[restoreKey] = (knext, settings) => runEntry(settings && settings.entry, record);
+	snapshot.setDeserializeMainFunction(() => {
+		delete globalThis[restoreKey];
+		runEntry(process.argv[1], record);
+	});
+}
+
+// The record PID 1 compares with a pod's environment before it uses the snapshot (FORMAT.md,
+// kind 8): one "key value" a line, values with backslash and newline escaped.
+function envRecord() {
+	const esc = (v) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+	const st = fs.statSync(process.execPath, { bigint: true });
+	const lines = ['knext-snapshot 1', `app ${esc(appDir)}`, `node ${process.version}`, `arch ${process.arch}`,
+		`exe ${esc(fs.realpathSync(process.execPath))}`, `exe-size ${st.size}`,
+		`exe-mtime-ns ${st.mtimeNs}`, `enumerated ${envEnumerated ? 1 : 0}`,
+		`modules ${Object.keys(Module._cache).length}`];
+	for (const [k, v] of [...envRead].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+		lines.push(v === null ? `unset ${esc(k)}` : `env ${esc(k)}=${esc(v)}`);
+	return lines.join('\n') + '\n';
+}
+
+// ---- at a pod's start -------------------------------------------------------------------------
+
+function restore(standIns, marks, record) {
+	building = false;
+	// What modules set in process.env while loading, as if they had just loaded.
+	for (const [k, v] of Object.entries(record.set)) {
+		if (v === null)
+			delete process.env[k];
+		else
+			process.env[k] = v;
+	}
+	// The real lazy web globals again, and the stand-ins Next extended become their subclasses.
+	for (const name of webNames)
+		delete globalThis[name];
+	defineLazyProperties(globalThis, UNDICI, webNames, false);
+	for (const s of standIns)
+		s.link();
+	// Time is the pod's: marks taken while loading (Next's 'next-start') are taken now.
+	for (const name of marks) {
+		performance.clearMarks(name);
+		performance.mark(name);
+	}
+}
+
+// server.js runs as `node server.js` would run it; its requires find the loaded modules.
+function runEntry(file, record) {
+	const entry = path.resolve(file || path.join(record.app, 'server.js'));
+	process.argv[1] = entry;
+	Module.runMain(entry);
+}
+
+build();
