@@ -30,4 +30,4 @@ bench: build fixture
 	@sh bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-libnode18

@@ -217,7 +217,7 @@ static int make_pack(struct bench_job *job, const struct bench_tools *t, const c
 	char port[16];
 	const char *probe[] = { t->knext, "cache", "warm", "--help", NULL };
 	const char *warm[] = { t->knext, "cache", "warm", "--app", job->cwd, "-o", pack,
-			       "--port", port, NULL, NULL, NULL, NULL, NULL };
+			       "--port", port,	  NULL,	  NULL,	   NULL,     NULL, NULL };
 	int n = 9;
 	char out[16384];
 	struct stat st;
@@ -243,8 +243,8 @@ static int make_pack(struct bench_job *job, const struct bench_tools *t, const c
 	code = knext_cmd(job, warm, 300000, out, sizeof(out));
 	if (code)
 		return not_ready(job, "`knext-init cache warm%s%s` exits %d: %s",
-				 snapshot ? " --snapshot" : "", exec_node ? " -- node server.js" : "",
-				 code, reason_line(out));
+				 snapshot ? " --snapshot" : "",
+				 exec_node ? " -- node server.js" : "", code, reason_line(out));
 	if (snapshot && !strstr(out, "snapshot of "))
 		return not_ready(job, "`cache warm --snapshot` added no snapshot: %s",
 				 reason_line(out));
@@ -385,11 +385,14 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
-		     k == K_EXEC22_PACK ? "-exec22" : k == K_EXEC_SNAPSHOT ? "-snapshot" : "") >=
-	    (int)sizeof(pack))
+		     k == K_EXEC22_PACK	  ? "-exec22" :
+		     k == K_EXEC_SNAPSHOT ? "-snapshot" :
+					    "") >= (int)sizeof(pack))
 		return not_ready(job, "work directory path too long");
 	if (make_pack(job, t, pack,
-		      k == K_EXEC22_PACK ? t->node22 : k == K_EXEC_SNAPSHOT ? t->node24 : NULL,
+		      k == K_EXEC22_PACK   ? t->node22 :
+		      k == K_EXEC_SNAPSHOT ? t->node24 :
+					     NULL,
 		      k == K_EXEC_SNAPSHOT) < 0)
 		return -ENOENT;
 	job_evict(job, pack);

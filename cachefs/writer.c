@@ -169,7 +169,8 @@ static void *compress_cb(void *arg)
 	while ((i = atomic_fetch_add(&job->next, 1)) < job->frame_count &&
 	       !atomic_load(&job->err)) {
 		struct wframe *f = &job->frames[i];
-		size_t cap = f->stored ? store_bound(f->raw_size) : ZSTD_compressBound(f->raw_size), n;
+		size_t cap = f->stored ? store_bound(f->raw_size) : ZSTD_compressBound(f->raw_size),
+		       n;
 
 		f->comp = malloc(cap);
 		if (!f->comp) {

@@ -188,6 +188,12 @@ static int apply_kv_cb(const char *k, size_t kl, const char *v, size_t vl, void 
 			return 0;
 		ev.type = NOTIFY_EV_PHASE;
 		ev.phase = ph;
+	} else if (val_is(k, kl, "X_KNEXT_SNAPSHOT")) {
+		if (c->dry_run)
+			return 0;
+		ev.type = NOTIFY_EV_SNAPSHOT;
+		ev.text = v;
+		ev.text_len = vl;
 	} else if (val_is(k, kl, "X_KNEXT_CACHE")) {
 		if (parse_cache(v, vl, &ev) < 0)
 			return -EINVAL;

@@ -78,6 +78,7 @@ enum var_type {
 	VAR_UINT, /* unsigned in [min, max] */
 	VAR_U64, /* uint64_t in [min, max] */
 	VAR_IO, /* bool: "pread" or "io_uring" */
+	VAR_SET, /* const char *; "" is a value, NULL only when unset */
 };
 
 /**
@@ -160,6 +161,11 @@ static const struct config_var vars[] = {
 	  "0: restore KNEXT_NCC_PACK, never write it back." },
 	{ "KNEXT_SCRATCH_DIR", NULL, VAR_STR, F(scratch_dir), 0, 0, false, NULL,
 	  "Where KNEXT_NCC_PACK is restored (default /dev/shm when writable, else /tmp)." },
+	{ "KNEXT_BASE_PATH", NULL, VAR_SET, F(zone.base_path), 0, 0, false,
+	  "Multi-Zones (the Service sets them from the NextApp's spec.zone):",
+	  "The zone's basePath (\"\": none); a build made for another is refused." },
+	{ "KNEXT_ASSET_PREFIX", NULL, VAR_SET, F(zone.asset_prefix), 0, 0, false, NULL,
+	  "The zone's assetPrefix (\"\": the basePath); likewise." },
 };
 
 static void *field(struct knext_config *c, const struct config_var *v)
@@ -186,10 +192,16 @@ static int parse_var(struct knext_config *c, const struct config_var *v)
 	char *end;
 	long n;
 
+	/* Set but empty is a value here: a zone without basePath. */
+	if (v->type == VAR_SET) {
+		*(const char **)field(c, v) = getenv(v->name);
+		return 0;
+	}
 	if (!s)
 		return 0;
 	switch (v->type) {
 	case VAR_STR:
+	case VAR_SET:
 		*(const char **)field(c, v) = s;
 		return 0;
 	case VAR_FLAG:
@@ -230,6 +242,7 @@ static void var_value(struct knext_config *c, const struct config_var *v, char *
 
 	switch (v->type) {
 	case VAR_STR:
+	case VAR_SET:
 		snprintf(buf, n, "%s", *(const char *const *)f ? *(const char *const *)f : "");
 		break;
 	case VAR_FLAG:
@@ -286,6 +299,17 @@ static int parse_env(struct knext_config *c)
 		c->notify_fd = (int)n;
 	c->cache_offered = cache && strcmp(cache, "1") == 0;
 	return 0;
+}
+
+void config_zone(struct knext_zone *z)
+{
+	struct knext_config c;
+
+	set_defaults(&c);
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i].type == VAR_SET)
+			parse_var(&c, &vars[i]);
+	*z = c.zone;
 }
 
 int config_export_child(const struct knext_config *c, int notify_fd, bool cache_offered)

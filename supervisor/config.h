@@ -16,6 +16,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/**
+ * struct knext_zone - the Multi-Zones zone the pod is deployed as (the rendered Service sets both
+ * from the NextApp's spec.zone); a build made for other paths is refused at start (zone.h).
+ * @base_path:    KNEXT_BASE_PATH, NULL when not set ("" is a zone without basePath)
+ * @asset_prefix: KNEXT_ASSET_PREFIX, NULL when not set
+ */
+struct knext_zone {
+	const char *base_path;
+	const char *asset_prefix;
+};
+
 enum config_mode {
 	CONFIG_MODE_EMBEDDED, /* no command: run the Next.js app on embedded Node */
 	CONFIG_MODE_EXEC, /* a command after the options: tini-like */
@@ -58,6 +69,7 @@ enum config_mode {
  * @node_options:   NODE_OPTIONS (part of the pack identity), NULL when unset
  * @notify_fd:      knext-node: KNEXT_NOTIFY_FD, its end of the notify socket (-1 = none)
  * @cache_offered:  knext-node: KNEXT_CACHE=1, PID 1 will send a pack
+ * @zone:           KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX
  * @error:          why config_parse() failed
  */
 struct knext_config {
@@ -96,6 +108,7 @@ struct knext_config {
 	const char *node_options;
 	int notify_fd;
 	bool cache_offered;
+	struct knext_zone zone;
 	char error[160];
 };
 
@@ -108,6 +121,13 @@ struct knext_config {
  * Return: 0, or -EINVAL with @c->error saying which flag or variable is wrong.
  */
 int config_parse(struct knext_config *c, int argc, char **argv);
+
+/**
+ * config_zone() - the zone variables alone, parsed by the same table (for `cache warm`, which
+ * takes its own flags); config_parse() fills @c->zone the same way.
+ * @z: receives them
+ */
+void config_zone(struct knext_zone *z);
 
 /**
  * config_export_child() - write the settings knext-node uses into the environment it inherits.

@@ -14,6 +14,7 @@
 #include "probes/cli.h"
 #include "supervisor/warm.h"
 #include "supervisor/pid1.h"
+#include "supervisor/zone.h"
 
 #define KNEXT_LICENSE                                                                       \
 	"knext-init is licensed under the Apache License, Version 2.0.\n"                   \
@@ -87,6 +88,19 @@ int main(int argc, char **argv)
 	log_init(t0, (enum log_level)cfg.verbosity);
 	log_event(LOG_INFO, "exec", "\"mode\":\"%s\"",
 		  cfg.mode == CONFIG_MODE_EMBEDDED ? "embedded" : "exec");
+	/* A zone's pod runs the build made for that zone, or does not start: before anything is
+	 * spawned, so it never becomes Ready. */
+	if (cfg.mode == CONFIG_MODE_EMBEDDED) {
+		char why[2 * ZONE_PATH_MAX + 256], esc[sizeof(why) + 64];
+
+		r = zone_check(cfg.app_dir, cfg.zone.base_path, cfg.zone.asset_prefix, why,
+			       sizeof(why));
+		if (r < 0) {
+			log_event(LOG_ERROR, "zone", "\"error\":%s",
+				  log_json_str(esc, sizeof(esc), why));
+			return 1;
+		}
+	}
 	if ((r = pid1_init(&p, &cfg, t0)) < 0) {
 		log_event(LOG_ERROR, "init", "\"error\":\"%s\"", strerror(-r));
 		pid1_close(&p);

@@ -17,14 +17,24 @@
 #include "supervisor/log.h"
 #include "supervisor/child.h"
 
-/* The JS files Debian's libnode reads from fixed paths at start; without them it aborts. */
+/* The JS files Debian's libnode reads from fixed paths at start; without them it aborts. The
+ * official Node.js carries all of its JavaScript. */
 static const char *const libnode_js_files[] = {
+#ifdef KNEXT_RUNTIME_LIBNODE18
 	"/usr/share/nodejs/acorn/dist/acorn.js",
 	"/usr/share/nodejs/acorn-walk/dist/walk.js",
 	"/usr/share/nodejs/cjs-module-lexer/lexer.js",
 	"/usr/share/nodejs/cjs-module-lexer/dist/lexer.js",
 	"/usr/share/nodejs/undici/undici-fetch.js",
+#endif
+	NULL,
 };
+
+#ifdef KNEXT_RUNTIME_LIBNODE18
+#define KNEXT_RUNTIME_LIBRARY "libnode.so.108"
+#else
+#define KNEXT_RUNTIME_LIBRARY "libknext-node.so"
+#endif
 
 /* knext-node exiting 127 before it reported libnode loaded is the dynamic loader failing. */
 static bool libnode_failed(const struct pid1 *p)
@@ -100,8 +110,8 @@ static void on_sigchld(struct pid1 *p)
 		if (libnode_failed(p))
 			log_event(
 				LOG_ERROR, "libnode",
-				"\"msg\":\"knext-node could not start: libnode.so.108 or a library it "
-				"needs is missing (the loader names it above)\"");
+				"\"msg\":\"knext-node could not start: " KNEXT_RUNTIME_LIBRARY
+				" or a library it needs is missing (the loader names it above)\"");
 	}
 	if (r == 1) {
 		/* Nothing left at all: the common, fast end. */
@@ -198,6 +208,13 @@ static void notify_cb(struct notify_server *n, const struct notify_event *ev)
 			log_event(ev->err == -EBUSY ? LOG_INFO : LOG_WARN,
 				  ev->err == -EBUSY ? "writeback_busy" : "writeback_failed",
 				  "\"reason\":%s", log_json_str(buf, sizeof(buf), text));
+		break;
+	case NOTIFY_EV_SNAPSHOT:
+		len = ev->text_len < sizeof(text) - 1 ? ev->text_len : sizeof(text) - 1;
+		memcpy(text, ev->text, len);
+		text[len] = '\0';
+		log_event(LOG_INFO, "snapshot", "\"result\":%s",
+			  log_json_str(buf, sizeof(buf), text));
 		break;
 	case NOTIFY_EV_INVALID:
 		log_event(LOG_WARN, "notify_invalid", "\"reason\":%s",
@@ -375,7 +392,7 @@ static int prepare_embedded(struct pid1 *p, char *helper, size_t n)
 		return r;
 	if (check_file("Node.js helper (KNEXT_NODE_HELPER)", helper, X_OK) < 0)
 		return -ENOENT;
-	for (size_t i = 0; i < sizeof(libnode_js_files) / sizeof(libnode_js_files[0]); i++)
+	for (size_t i = 0; libnode_js_files[i]; i++)
 		if (check_file("libnode JS file", libnode_js_files[i], R_OK) < 0)
 			return -ENOENT;
 

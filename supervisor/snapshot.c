@@ -20,13 +20,24 @@
  * REPL, the test runner...), which a snapshot of a server is not for. */
 static const char *node_script(char *const *cmd)
 {
-	static const char *const with_value[] = { "-r", "--require", "--import", "--loader",
-						  "--experimental-loader", "--conditions", "-C",
-						  "--title", NULL };
-	static const char *const not_a_server[] = { "-e", "--eval", "-p", "--print", "-i",
-						    "--interactive", "-c", "--check", "--test",
-						    "--run", "--snapshot-blob", "--build-snapshot",
-						    "-", NULL };
+	static const char *const with_value[] = {
+		"-r",		"--require", "--import", "--loader", "--experimental-loader",
+		"--conditions", "-C",	     "--title",	 NULL
+	};
+	static const char *const not_a_server[] = { "-e",
+						    "--eval",
+						    "-p",
+						    "--print",
+						    "-i",
+						    "--interactive",
+						    "-c",
+						    "--check",
+						    "--test",
+						    "--run",
+						    "--snapshot-blob",
+						    "--build-snapshot",
+						    "-",
+						    NULL };
 
 	for (int i = 1; cmd[i]; i++) {
 		const char *a = cmd[i];
@@ -121,7 +132,8 @@ int snapshot_exec_prepare(struct snapshot_exec *s, const char *pack, char *const
 		log_unused(p.reason);
 		goto out;
 	}
-	if (snapshot_env_check((const char *)rec, env_e.raw_size, script, exe, why, sizeof(why)) < 0) {
+	if (snapshot_env_check((const char *)rec, env_e.raw_size, script, exe, why, sizeof(why)) <
+	    0) {
 		log_unused(why);
 		goto out;
 	}

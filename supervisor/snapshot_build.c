@@ -122,8 +122,9 @@ int snapshot_build_record_env(const struct snapshot_build *b)
 	char opts[PATH_MAX * 2], path[PATH_MAX];
 
 	path_in(b, "record.js", path);
-	if ((size_t)snprintf(opts, sizeof(opts), "%s%s--require=%s --no-experimental-require-module",
-			     old ? old : "", old && *old ? " " : "", path) >= sizeof(opts))
+	if ((size_t)snprintf(opts, sizeof(opts),
+			     "%s%s--require=%s --no-experimental-require-module", old ? old : "",
+			     old && *old ? " " : "", path) >= sizeof(opts))
 		return -ENAMETOOLONG;
 	setenv("NODE_OPTIONS", opts, 1);
 	path_in(b, "modules", path);
@@ -140,13 +141,24 @@ int snapshot_build_record_env(const struct snapshot_build *b)
 static int build_once(const struct snapshot_build *b, const char *app, const char *node,
 		      const char *list, const char *blob, const char *err)
 {
-	char envs[3][PATH_MAX + 32], js[PATH_MAX], rec[PATH_MAX];
-	char *envp[] = { envs[0], envs[1], envs[2], NULL };
-	char *argv[] = { (char *)node, "--no-experimental-require-module", "--expose-internals",
-			 "--snapshot-blob", (char *)blob, "--build-snapshot", js, NULL };
+	char envs[4][PATH_MAX + 32], js[PATH_MAX], rec[PATH_MAX];
+	char *envp[] = { envs[0], envs[1], envs[2], b->embedded ? envs[3] : NULL, NULL };
+	/* knext-node builds in its own mode (KNEXT_SNAPSHOT_OUT), so that its bootstrap runs at
+	 * restore; the node CLI with --build-snapshot. */
+	char *argv[] = { (char *)node,
+			 "--no-experimental-require-module",
+			 "--expose-internals",
+			 b->embedded ? js : "--snapshot-blob",
+			 (char *)blob,
+			 "--build-snapshot",
+			 js,
+			 NULL };
 	int status, fd;
 	pid_t pid;
 
+	if (b->embedded)
+		argv[4] = NULL;
+	snprintf(envs[3], sizeof(envs[3]), "KNEXT_SNAPSHOT_OUT=%s", blob);
 	path_in(b, "build.js", js);
 	path_in(b, "env", rec);
 	snprintf(envs[0], sizeof(envs[0]), "KNEXT_APP_DIR=%s", app);
@@ -283,8 +295,8 @@ static int add_to_pack(const char *path, const char *blob, size_t blob_len, cons
 	}
 	pack_close(&p);
 	if (!r)
-		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH, SNAPSHOT_ENV_HASH,
-				    rec, rec_len);
+		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH,
+				    SNAPSHOT_ENV_HASH, rec, rec_len);
 	if (!r)
 		r = pack_writer_add(&w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
 				    record_blob_hash(rec), blob, blob_len);
@@ -322,8 +334,9 @@ int snapshot_build_run(struct snapshot_build *b, const char *app, const char *no
 	if (status != 0) {
 		fprintf(stderr, "cache warm: no snapshot: the build %s %d\n",
 			status > 0 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
-			status < 0 ? status : WIFSIGNALED(status) ? WTERMSIG(status) :
-							   WEXITSTATUS(status));
+			status < 0	    ? status :
+			WIFSIGNALED(status) ? WTERMSIG(status) :
+					      WEXITSTATUS(status));
 		print_failure(err);
 		if (status > 0 && WIFSIGNALED(status))
 			name_breaking_module(b, app, exe, mods, mods_len);

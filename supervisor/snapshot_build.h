@@ -14,11 +14,14 @@
 /**
  * struct snapshot_build - one build's scratch directory (the JS files, the module list, the blob).
  * @dir:    the directory, empty when none was made
- * @stored: store the blob uncompressed in the pack (see README, "The startup snapshot")
+ * @stored:   store the blob uncompressed in the pack (see README, "The startup snapshot")
+ * @embedded: the builder is knext-node's build mode (KNEXT_SNAPSHOT_OUT), not `node
+ *            --build-snapshot`
  */
 struct snapshot_build {
 	char dir[PATH_MAX];
 	bool stored;
+	bool embedded;
 };
 
 /**

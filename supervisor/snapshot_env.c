@@ -36,7 +36,8 @@ static int escaped_equal(const char *raw, const char *esc, size_t n)
 
 	for (; *raw; raw++) {
 		if (*raw == '\\' || *raw == '\n') {
-			if (i + 2 > n || esc[i] != '\\' || esc[i + 1] != (*raw == '\\' ? '\\' : 'n'))
+			if (i + 2 > n || esc[i] != '\\' ||
+			    esc[i + 1] != (*raw == '\\' ? '\\' : 'n'))
 				return 0;
 			i += 2;
 		} else {
@@ -147,7 +148,6 @@ bad:
 	snprintf(why, why_len, "unreadable snapshot record");
 	return -EBADMSG;
 }
-
 
 uint64_t snapshot_blob_hash(const char *version, const char *arch)
 {

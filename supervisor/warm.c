@@ -18,13 +18,17 @@
 #include "cachefs/pack.h"
 #include "supervisor/snapshot_build.h"
 #include "probes/cli.h"
+#include "supervisor/config.h"
+#include "supervisor/zone.h"
 
 #define WARM_MAX_URLS 64
 
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n",
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd -- NODE SCRIPT...]\n"
+	      "The first --url defaults to the basePath + \"/\" (KNEXT_BASE_PATH, else the build's);\n"
+	      "a build made for another zone (KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX) is refused.\n",
 	      stderr);
 }
 
@@ -115,6 +119,27 @@ static int wait_ready(int port, const char *path, long deadline, pid_t app)
 	}
 }
 
+/*
+ * A SIGKILL to the knext-init running the app would orphan its knext-node (its own process
+ * group), which would keep running and hold our stderr open: TERM lets that knext-init stop its
+ * tree; KILL only after 10 s.
+ */
+static void stop_app(pid_t pid)
+{
+	long deadline = now_ms() + 10000;
+	int status;
+
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return;
+		}
+		usleep(20000);
+	}
+}
+
 int warm_cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -128,7 +153,9 @@ int warm_cli_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *app = NULL, *out = NULL, *urls[WARM_MAX_URLS];
-	char abs_out[PATH_MAX], abs_app[PATH_MAX];
+	char abs_out[PATH_MAX], abs_app[PATH_MAX], first_url[ZONE_PATH_MAX + 2];
+	char why[2 * ZONE_PATH_MAX + 256];
+	struct knext_zone zone;
 	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
 	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
@@ -181,11 +208,22 @@ int warm_cli_main(int argc, char **argv)
 		fputs("cache warm: --snapshot needs the command (-- NODE SCRIPT...)\n", stderr);
 		return 2;
 	}
-	if (nurls == 0)
-		urls[nurls++] = "/";
 	if (!realpath(app, abs_app)) {
 		fprintf(stderr, "cache warm: %s: %s\n", app, strerror(errno));
 		return 1;
+	}
+	/* The zone's build, and its pages under the basePath: "/" is a 404 there. */
+	config_zone(&zone);
+	if (zone_check(abs_app, zone.base_path, zone.asset_prefix, why, sizeof(why)) < 0) {
+		fprintf(stderr, "cache warm: %s\n", why);
+		return 1;
+	}
+	if (nurls == 0) {
+		if (zone_default_url(abs_app, zone.base_path, first_url, sizeof(first_url)) < 0) {
+			fprintf(stderr, "cache warm: KNEXT_BASE_PATH is too long\n");
+			return 2;
+		}
+		urls[nurls++] = first_url;
 	}
 	if (out[0] == '/')
 		snprintf(abs_out, sizeof(abs_out), "%s", out);
@@ -225,10 +263,8 @@ int warm_cli_main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "cache warm: %s did not answer 200 on %s: %s\n", abs_app, urls[0],
 			r == -ECHILD ? "it exited" : "timed out");
-		if (r != -ECHILD) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-		}
+		if (r != -ECHILD)
+			stop_app(pid);
 		goto fail;
 	}
 	for (int i = 0; i < nurls; i++) {

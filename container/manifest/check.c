@@ -259,19 +259,6 @@ static void check_class_anns(struct ck *c, struct fy_node *a)
 		ann_err(c, k, "\"%s\" is not linear or weighted-exponential", v);
 }
 
-/* A plain scalar a YAML or JSON reader takes for a number, a bool or null. */
-static bool looks_typed(const char *s)
-{
-	static const char *const words[] = { "true",  "false", "null",	"~",	"True",
-					     "False", "TRUE",  "FALSE", "Null", "NULL" };
-	size_t i;
-
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (!strcmp(s, words[i]))
-			return true;
-	return *s && strspn(s, "0123456789.-+eE") == strlen(s) && strpbrk(s, "0123456789");
-}
-
 /*
  * Annotation and label values are strings (the API server's ObjectMeta); a YAML 1.1 reader, or
  * a JSON number, would make one a number or a bool.
@@ -296,7 +283,7 @@ static void check_string_map(struct ck *c, struct fy_node *m, const char *path)
 		mf_pathf(f, sizeof(f), "%s[%s]", path, s ? s : "?");
 		s = ck_str(v);
 		if (!s || fy_node_get_type(v) != FYNT_SCALAR ||
-		    (fy_node_get_style(v) == FYNS_PLAIN && looks_typed(s)))
+		    (fy_node_get_style(v) == FYNS_PLAIN && mf_plain_typed(s)))
 			manifest_errors_add(c->errs, f,
 					    "annotation and label values must be strings");
 	}

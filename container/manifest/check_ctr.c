@@ -110,7 +110,7 @@ static void check_env(struct ck *c, struct fy_node *ctr, const char *cp, bool si
 		s = ck_str(ck_get(item, "value"));
 		if (ck_get(item, "value") &&
 		    (!s || (fy_node_get_style(ck_get(item, "value")) == FYNS_PLAIN && *s &&
-			    strspn(s, "0123456789.-+eE") == strlen(s))))
+			    mf_plain_typed(s))))
 			manifest_errors_add(c->errs, f, "must be a string");
 		vf = ck_get(item, "valueFrom");
 		if (!vf)

@@ -28,6 +28,8 @@ bool mf_label_value(const char *s);
 /* A Kubernetes quantity such as "500m", "1", "1.5", "256Mi", "1e3"; @v gets its value. */
 bool mf_quantity_value(const char *s, long double *v);
 bool mf_quantity(const char *s);
+/* A plain YAML scalar that a YAML 1.1 reader takes for a bool, null or number. */
+bool mf_plain_typed(const char *s);
 /* A Go duration (time.ParseDuration): "90s", "1m30s", "1.5h", "500ms"; sets @ns. */
 bool mf_go_duration(const char *s, long long *ns);
 #define NS_PER_S 1000000000LL

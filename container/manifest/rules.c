@@ -7,6 +7,7 @@
  * the webhook calls with name.WeakValidation). Each rule names the function it follows.
  */
 #include <ctype.h>
+#include <strings.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,70 +112,63 @@ bool mf_label_value(const char *s)
 
 /*
  * apimachinery api/resource ParseQuantity: [+-]?digits[.digits] then a binary suffix (Ki..Ei), a
- * decimal one (n u m "" k M G T P E) or an exponent (e|E)[+-]?digits. The value is only needed for
- * comparisons (requests <= limits), so a long double is enough.
+ * decimal one (n u m "" k M G T P E) or an exponent (e|E)[+-]?digits. The value is for
+ * comparisons (requests <= limits): the digits are kept as an integer and scaled by one exact
+ * power of two and one exact power of ten, so equal quantities ("1", "1000m", "1e0") compare equal.
  */
 bool mf_quantity_value(const char *s, long double *out)
 {
 	static const struct {
 		const char *sfx;
-		long double mul;
+		int pow2, pow10;
 	} sfx[] = {
-		{ "Ki", 1024.0L },
-		{ "Mi", 1048576.0L },
-		{ "Gi", 1073741824.0L },
-		{ "Ti", 1099511627776.0L },
-		{ "Pi", 1125899906842624.0L },
-		{ "Ei", 1152921504606846976.0L },
-		{ "n", 1e-9L },
-		{ "u", 1e-6L },
-		{ "m", 1e-3L },
-		{ "", 1.0L },
-		{ "k", 1e3L },
-		{ "M", 1e6L },
-		{ "G", 1e9L },
-		{ "T", 1e12L },
-		{ "P", 1e15L },
-		{ "E", 1e18L },
+		{ "Ki", 10, 0 }, { "Mi", 20, 0 }, { "Gi", 30, 0 }, { "Ti", 40, 0 },
+		{ "Pi", 50, 0 }, { "Ei", 60, 0 }, { "n", 0, -9 },  { "u", 0, -6 },
+		{ "m", 0, -3 },	 { "", 0, 0 },	  { "k", 0, 3 },   { "M", 0, 6 },
+		{ "G", 0, 9 },	 { "T", 0, 12 },  { "P", 0, 15 },  { "E", 0, 18 },
 	};
-	long double v = 0, scale = 1;
+	long double v = 0, ten = 1;
 	const char *p = s;
 	bool neg = false, digits = false;
-	size_t i;
+	int pow2 = 0, pow10 = 0, ex = 0, sign = 1, i;
+	size_t k;
 
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
 	for (; isdigit((unsigned char)*p); p++, digits = true)
 		v = v * 10 + (*p - '0');
 	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++, digits = true)
-			v += (*p - '0') * (scale /= 10);
+		for (p++; isdigit((unsigned char)*p); p++, digits = true, pow10--)
+			v = v * 10 + (*p - '0');
 	if (!digits)
 		return false;
-	if ((*p == 'e' || *p == 'E') && p[1]) {
-		const char *q = p + 1;
-		int ex = 0, sign = 1;
-
-		if (*q == '+' || *q == '-')
-			sign = *q++ == '-' ? -1 : 1;
-		if (isdigit((unsigned char)*q)) {
-			for (; isdigit((unsigned char)*q) && ex < 10000; q++)
-				ex = ex * 10 + (*q - '0');
-			if (*q)
-				return false;
-			for (; ex > 0; ex--)
-				v = sign > 0 ? v * 10 : v / 10;
-			*out = neg ? -v : v;
-			return true;
-		}
+	if ((*p == 'e' || *p == 'E') &&
+	    (isdigit((unsigned char)p[1]) ||
+	     ((p[1] == '+' || p[1] == '-') && isdigit((unsigned char)p[2])))) {
+		p++;
+		if (*p == '+' || *p == '-')
+			sign = *p++ == '-' ? -1 : 1;
+		for (; isdigit((unsigned char)*p) && ex < 10000; p++)
+			ex = ex * 10 + (*p - '0');
+		if (*p)
+			return false;
+		pow10 += sign * ex;
+	} else {
+		for (k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++)
+			if (!strcmp(p, sfx[k].sfx))
+				break;
+		if (k == sizeof(sfx) / sizeof(sfx[0]))
+			return false;
+		pow2 = sfx[k].pow2;
+		pow10 += sfx[k].pow10;
 	}
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (!strcmp(p, sfx[i].sfx)) {
-			*out = (neg ? -v : v) * sfx[i].mul;
-			return true;
-		}
-	}
-	return false;
+	for (i = 0; i < pow2; i++)
+		v *= 2;
+	for (i = 0; i < (pow10 < 0 ? -pow10 : pow10) && i < 4000; i++)
+		ten *= 10;
+	v = pow10 < 0 ? v / ten : v * ten;
+	*out = neg ? -v : v;
+	return true;
 }
 
 bool mf_quantity(const char *s)
@@ -381,4 +375,44 @@ int mf_image_ref(const char *s, bool need_digest, char *buf, size_t size)
 			buf, size,
 			"image digest must be sha256: followed by exactly 64 lowercase hex digits");
 	return check_tag_ref(s, (size_t)(at - s), buf, size);
+}
+
+/*
+ * What sigs.k8s.io/yaml (YAML 1.1, how kubectl and the API server read YAML) makes of a plain
+ * scalar that is neither a string nor null: a bool (true, yes, on, ... in any casing) or a
+ * number (decimal with optional fraction and exponent, 0x hex, 0o octal, .inf, .nan).
+ */
+bool mf_plain_typed(const char *s)
+{
+	static const char *const words[] = { "true", "false", "yes",  "no",    "on",	"off",
+					     "y",    "n",     ".inf", "-.inf", "+.inf", ".nan" };
+	const char *p = s;
+	bool digits = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o') && p[2])
+		return strspn(p + 2, p[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567") ==
+		       strlen(p + 2);
+	for (; isdigit((unsigned char)*p) || *p == '_'; p++)
+		digits |= *p != '_';
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p) || *p == '_'; p++)
+			digits |= *p != '_';
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return !*p;
 }

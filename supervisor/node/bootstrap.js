@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // knext-init's bootstrap, compiled into knext-node. It runs before any user code, with Node's
-// internal `require` (builtins and internals) and `process` in scope, then hands over to the app's
-// entry (server.js of a Next.js standalone build) exactly as `node server.js` would.
+// internal `require` (builtins and internals), `process` and `snapshot` (true when the runtime
+// restored the app's startup snapshot; see embed.h) in scope, then hands over to the app's entry
+// (server.js of a Next.js standalone build) exactly as `node server.js` would.
 //
 // Besides readiness and heartbeats for PID 1, it serves the compile cache: every CommonJS module is
 // compiled with V8 code cache from the pack PID 1 prefetched into a sealed memfd (looked up by path
@@ -86,12 +87,14 @@ function appKey(filename) {
 }
 
 function reportCache() {
-	const [hit, miss, rejected] = knext.builtinStats();
+	// Only a runtime without a code cache of its own compiles its builtins from the pack.
+	const builtins = knext.builtinStats();
+	const ours = builtins === undefined ? '' : '; Node builtins from the pack: ' +
+		`${builtins[0]} hits, ${builtins[1]} misses, ${builtins[2]} rejected`;
 	knext.notify(`X_KNEXT_CACHE=hit=${stats.hit} miss=${stats.miss} ` +
 		`rejected=${stats.rejected} bytes=${stats.bytes}\n` +
 		`STATUS=module resolutions answered from the pack: ${stats.resolved}; ` +
-		`module sources: ${stats.sources}; ` +
-		`Node builtins from the pack: ${hit} hits, ${miss} misses, ${rejected} rejected`);
+		`module sources: ${stats.sources}${ours}`);
 }
 
 // knext-node's main() already waited for PID 1's word about the pack (KNEXT_CACHE_WAIT_MS), before
@@ -111,6 +114,8 @@ function cacheReady() {
 // import() is therefore loaded from code cache only with those calls renamed to a function its
 // wrapper passes in, which imports exactly as Node would. Where the calls are comes from a full
 // parse when the pack is recorded (kind 5 entries); a start with the pack only checks them.
+// V8 13 and later keep the options (checked for Node 24 and 26): no renaming there.
+const RENAME_IMPORTS = Number(process.versions.v8.split('.')[0]) < 11;
 let acorn = null;
 let walk = null;
 
@@ -183,15 +188,27 @@ function importAttributes(options) {
 	return attributes;
 }
 
+// The ES module loader import() goes through: Node 18 made it at start, later lines make it on
+// first use.
+function esmLoader() {
+	const { getOrInitializeCascadedLoader } = require('internal/modules/esm/loader');
+	return getOrInitializeCascadedLoader ? getOrInitializeCascadedLoader() :
+		require('internal/process/esm_loader').esmLoader;
+}
+
 function installCompileHook() {
 	const { getOptionValue } = require('internal/options');
 	// Policies and --inspect-brk need Node's own compile path; the cache is an optimisation.
 	if (getOptionValue('--experimental-policy') || getOptionValue('--inspect-brk'))
 		return;
 	const { makeContextifyScript, runScriptInThisContext } = require('internal/vm');
-	const { makeRequireFunction, normalizeReferrerURL } = require('internal/modules/helpers');
-	const esm = () => require('internal/process/esm_loader').esmLoader;
+	const helpers = require('internal/modules/helpers');
+	const { makeRequireFunction, normalizeReferrerURL } = helpers;
+	// Node >= 22 tracks this for its snapshot and require(esm) checks, as its own _compile does.
+	const started = helpers.setHasStartedUserCJSExecution ?? (() => {});
+	const esm = esmLoader;
 	const recording = recordFiles.length > 0;
+	const compile = Module.prototype._compile;
 
 	// Where a module that mentions import( calls it: from the pack, else (recording) from a
 	// parse; null leaves the module to be compiled from source.
@@ -206,11 +223,14 @@ function installCompileHook() {
 		return recording ? findImportSites(content) : null;
 	}
 
-	Module.prototype._compile = function knextCompile(content, filename) {
+	Module.prototype._compile = function knextCompile(content, filename, format) {
+		// ES modules and TypeScript (Node >= 22) take Node's own path.
+		if (format !== undefined && format !== 'commonjs')
+			return Reflect.apply(compile, this, arguments);
 		const key = appKey(filename);
 		const hash = knext.hash(content);
 		const useCache = key !== null && cacheOffered && cacheReady();
-		const sites = DYNAMIC_IMPORT.test(content) ?
+		const sites = RENAME_IMPORTS && DYNAMIC_IMPORT.test(content) ?
 			importSites(content, key, hash, useCache) : undefined;
 		const cacheable = sites !== null;
 		const renamed = sites !== undefined && sites !== null && sites.length > 0;
@@ -222,9 +242,19 @@ function installCompileHook() {
 		const source = renamed ?
 			ALIAS_WRAPPER + renameImports(content, sites) + Module.wrapper[1] :
 			Module.wrap(content);
-		const script = makeContextifyScript(source, filename, 0, 0, cached, false,
-			undefined, Symbol(`cjs:${filename}`),
-			(specifier, _, attributes) => esm().import(specifier, referrer(), attributes));
+		let script;
+		try {
+			script = makeContextifyScript(source, filename, 0, 0, cached, false,
+				undefined, Symbol(`cjs:${filename}`),
+				(specifier, _, attributes) => esm().import(specifier, referrer(),
+					attributes));
+		} catch (err) {
+			// Node >= 22 loads a file of ES module syntax that no package.json typed as
+			// such as an ES module: its own path detects that.
+			if (format === undefined && err instanceof SyntaxError && compile.length > 2)
+				return Reflect.apply(compile, this, arguments);
+			throw err;
+		}
 		if (cached === undefined) {
 			stats.miss++;
 		} else if (script.cachedDataRejected) {
@@ -236,6 +266,7 @@ function installCompileHook() {
 		if (recording && cacheable && key !== null)
 			compiled.set(filename, { key, hash, script, sites });
 		const fn = runScriptInThisContext(script, true, false);
+		started();
 		const require = makeRequireFunction(this, undefined);
 		const args = [this.exports, require, this, filename, path.dirname(filename)];
 		if (renamed) {
@@ -400,6 +431,19 @@ if (recordFiles.length > 0) {
 		setTimeout(() => record('timer'), after).unref();
 }
 
+// A heap restored from the app's startup snapshot hands over through the function its builder
+// left at globalThis[Symbol.for('knext.restore')], called with the binding and the settings; a
+// normal start runs the entry as `node server.js` would. (`snapshot` is a parameter only of
+// backends that restore snapshots, see embed.h.)
+const RESTORE = Symbol.for('knext.restore');
+const restore = typeof snapshot === 'boolean' && snapshot ? globalThis[RESTORE] : undefined;
+delete globalThis[RESTORE];
 process.argv.splice(1, 0, entry);
+if (typeof snapshot === 'boolean' && snapshot)
+	knext.notify(`X_KNEXT_SNAPSHOT=restored${typeof restore === 'function' ? '' :
+		` (no ${RESTORE.description} function: ${path.basename(entry)} runs)`}`);
 knext.notify('X_KNEXT_PHASE=server_start');
-Module.runMain();
+if (typeof restore === 'function')
+	restore(knext, { appDir, entry, port });
+else
+	Module.runMain();

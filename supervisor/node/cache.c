@@ -17,6 +17,7 @@
 #include "supervisor/config.h"
 #include "supervisor/node/embed.h"
 #include "supervisor/node/runtime.h"
+#include "supervisor/snapshot.h"
 #include "cachefs/handoff.h"
 #include "cachefs/pack.h"
 #include "cachefs/packmem.h"
@@ -158,6 +159,19 @@ const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len)
 	return data;
 }
 
+const void *cache_find_snapshot(size_t *len)
+{
+	static const char key[] = SNAPSHOT_BLOB_PATH;
+	const void *data;
+
+	if (!map_base ||
+	    packmem_find(map_base, map_len, PACK_KIND_SNAPSHOT_BLOB, key, sizeof(key) - 1,
+			 snapshot_blob_hash(NODE_VERSION_STRING, "x64"), &data, len) < 0 ||
+	    !*len)
+		return NULL;
+	return data;
+}
+
 /* cacheAttach(timeoutMs: number): string — "attached ..." or why not; maps the memfd. */
 static napi_value attach_js(napi_env env, napi_callback_info info)
 {
@@ -210,7 +224,8 @@ static napi_value builtin_code_cache_js(napi_env env, napi_callback_info info)
 	return c.list;
 }
 
-/* builtinStats(): [hit, miss, rejected] — builtins compiled with and without the pack. */
+/* builtinStats(): [hit, miss, rejected] | undefined — builtins compiled with and without the
+ * pack; undefined when the runtime compiles them from its own code cache. */
 static napi_value builtin_stats_js(napi_env env, napi_callback_info info)
 {
 	struct embed_builtin_stats st;
@@ -218,7 +233,8 @@ static napi_value builtin_stats_js(napi_env env, napi_callback_info info)
 	napi_value out, v;
 
 	(void)info;
-	embed_builtins_stats(&st);
+	if (embed_builtins_stats(&st) < 0)
+		return undefined(env);
 	napi_create_array_with_length(env, 3, &out);
 	for (uint32_t i = 0; i < 3; i++) {
 		napi_create_uint32(env, *f[i], &v);

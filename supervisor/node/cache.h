@@ -54,6 +54,15 @@ uint64_t cache_hash(const void *data, size_t len);
 const void *cache_find_builtin(const char *id, uint64_t hash, size_t *len);
 
 /**
+ * cache_find_snapshot() - the startup snapshot blob for this runtime in the mapped pack (kind
+ * PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH, content hash snapshot_blob_hash(), supervisor/snapshot.h).
+ * @len: gets its size
+ *
+ * Return: the bytes (valid for the life of the process), or NULL.
+ */
+const void *cache_find_snapshot(size_t *len);
+
+/**
  * cache_define() - add hash(), cacheAttach(), cacheLookup(), writePack(), builtinCodeCache() and
  * builtinStats() to @exports.
  * @env:     N-API environment

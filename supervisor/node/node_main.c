@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * knext-node: the Node.js child of knext-init. PID 1 execs it so that only this process maps
- * libnode; by the time main() runs, the dynamic linker has loaded libnode, which is the first
- * phase we report.
+ * Node; by the time node_main() runs, the dynamic linker has loaded Node (the official executable
+ * or libnode, see embed.h), which is the first phase we report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,17 @@ static int records_pack(const struct knext_config *c)
 	       (c->cache_writeback && c->cache_dir && *c->cache_dir);
 }
 
-int main(int argc, char **argv)
+/* A snapshot that is not used is one line in PID 1's log (the bootstrap reports a restore). */
+static void report_cb(const char *line)
+{
+	char msg[700];
+	int n = snprintf(msg, sizeof(msg), "X_KNEXT_SNAPSHOT=%s", line);
+
+	if (n > 0)
+		binding_notify(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
+int node_main(int argc, char **argv)
 {
 	static const char loaded[] = "X_KNEXT_PHASE=libnode_loaded";
 	static char *self[] = { "knext-node", NULL };
@@ -50,19 +60,31 @@ int main(int argc, char **argv)
 		.bootstrap = knext_bootstrap_js,
 		.binding_name = "knext",
 		.binding_init = binding_init,
+		.report = report_cb,
 	};
 	struct embed_builtins builtins = {
 		.hash = cache_hash,
 	};
-	char why[600];
+	char why[600], out[PATH_MAX];
+	const char *build = getenv("KNEXT_SNAPSHOT_OUT");
 	int fd;
+
+	/* A snapshot build (see embed_build_snapshot()): nothing of the app's start. */
+	if (build && *build) {
+		if (snprintf(out, sizeof(out), "%s", build) >= (int)sizeof(out)) {
+			fprintf(stderr, "knext-node: KNEXT_SNAPSHOT_OUT is too long\n");
+			return 1;
+		}
+		unsetenv("KNEXT_SNAPSHOT_OUT");
+		return embed_build_snapshot(&args, out);
+	}
 
 	/* The same parser as PID 1's, on the environment PID 1 wrote: the same values. */
 	if (config_parse(&cfg, 1, self) < 0) {
 		fprintf(stderr, "knext-node: %s\n", cfg.error);
 		return 1;
 	}
-	args.lazy_openssl = openssl_can_be_lazy(&cfg);
+	args.lazy_openssl = embed_lazy_openssl() && openssl_can_be_lazy(&cfg);
 	builtins.record = records_pack(&cfg);
 	cache_init(&cfg);
 	fd = cfg.notify_fd;
@@ -76,11 +98,13 @@ int main(int argc, char **argv)
 	binding_notify(loaded, sizeof(loaded) - 1);
 
 	/* Node compiles its builtins while it starts, before any of our JavaScript runs: the pack
-	 * must be mapped now for their code cache to count. PID 1 prefetches it while the dynamic
-	 * linker loads libnode, so it is normally there already. */
+	 * must be mapped now for their code cache to count (and the startup snapshot is in it). PID 1
+	 * prefetches it while the dynamic linker loads Node, so it is normally there already. */
 	if (fd >= 0 && cfg.cache_offered &&
-	    cache_attach(fd, (int)cfg.cache_wait_ms, why, sizeof(why)))
+	    cache_attach(fd, (int)cfg.cache_wait_ms, why, sizeof(why))) {
 		builtins.find = cache_find_builtin;
+		args.snapshot = cache_find_snapshot(&args.snapshot_len);
+	}
 	args.builtins = &builtins;
 	return embed_run(&args);
 }

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
 import YAML from "yaml";
-import { evaluate } from "@marcbachmann/cel-js";
+import { Environment } from "@marcbachmann/cel-js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.argv[2];
@@ -47,6 +47,30 @@ const untyped = [];
   if (s.items) walk(s.items, `${path}[]`);
 })(v.schema.openAPIV3Schema, "");
 ok(untyped.length === 0, "schema is structural (every node typed)", untyped.join(", "));
+
+// CEL as the API server evaluates CRD rules, with Kubernetes' quantity library (quantity(),
+// isGreaterThan(), compareTo()) over api/resource's quantity syntax.
+class Quantity { constructor(v) { this.v = v; } }
+const suffixes = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+// Exact decimal scaling (digits / 10^k), so "1" and "1000m" are the same quantity.
+const pow10 = { n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+function quantity(s) {
+  const m = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/.exec(s);
+  if (!m || !(m[2] + (m[3] || ""))) throw new Error(`invalid quantity ${s}`);
+  const frac = m[3] || "";
+  let v = Number(m[2] + frac) * (m[5] && m[5].endsWith("i") ? suffixes[m[5]] : 1);
+  const e = (m[4] ? Number(m[4]) : pow10[m[5]] || 0) - frac.length;
+  v = e < 0 ? v / 10 ** -e : v * 10 ** e;
+  return new Quantity(m[1] === "-" ? -v : v);
+}
+const cel = new Environment({ unlistedVariablesAreDyn: true })
+  .registerType("Quantity", Quantity)
+  .registerFunction("quantity(string): Quantity", quantity)
+  .registerFunction("Quantity.isGreaterThan(Quantity): bool", (a, b) => a.v > b.v)
+  .registerFunction("Quantity.isLessThan(Quantity): bool", (a, b) => a.v < b.v)
+  .registerFunction("Quantity.compareTo(Quantity): int", (a, b) => BigInt(Math.sign(a.v - b.v)));
+const evaluate = (rule, ctx) => cel.evaluate(rule, ctx);
 
 // Converts YAML numbers to CEL ints.
 const toCel = (x) => Array.isArray(x) ? x.map(toCel)
@@ -118,6 +142,8 @@ const bad = [
   ["one-character repository", (d) => { d.spec.image = `registry.example/a@sha256:${digest}`; }, /does not parse/],
   ["env name with a tab", (d) => { d.spec.env = [{ name: "A\tB" }]; }, /must match pattern/],
   ["negative quantity", (d) => { d.spec.resources = { limits: { cpu: "-1" } }; }, /must match pattern/],
+  ["cpu request above its limit", (d) => { d.spec.resources = { requests: { cpu: "2" }, limits: { cpu: "1500m" } }; }, /requests.cpu must be less than or equal to limits.cpu/],
+  ["memory request above its limit", (d) => { d.spec.resources = { requests: { memory: "1Gi" }, limits: { memory: "1G" } }; }, /requests.memory must be less than or equal/],
   // env from Secrets and ConfigMaps, the database, the zone
   ["value beside valueFrom", (d) => { d.spec.env = [{ name: "A", value: "x", valueFrom: { secretKeyRef: { name: "s", key: "k" } } }]; }, /value must be empty/],
   ["two valueFrom sources", (d) => { d.spec.env = [{ name: "A", valueFrom: { secretKeyRef: { name: "s", key: "k" }, configMapKeyRef: { name: "c", key: "k" } } }]; }, /must NOT have more than 1 properties/],
@@ -140,6 +166,7 @@ const good = [
   ["timeoutSeconds 0", (d) => { d.spec.timeoutSeconds = 0; }],
   ["initialScale above maxScale", (d) => { d.spec.scaling = { maxScale: 2, initialScale: 3 }; }],
   ["exponent quantity", (d) => { d.spec.resources = { limits: { memory: "1e9" } }; }],
+  ["request equal to its limit", (d) => { d.spec.resources = { requests: { cpu: 1, memory: "1G" }, limits: { cpu: "1000m", memory: "1e9" } }; }],
   ["database with overrides", (d) => { d.spec.database = { cluster: "db", secretName: "db-ro", key: "jdbc-uri" }; }],
   ["zone without basePath", (d) => { d.spec.zone = { name: "home" }; }],
   ["fieldRef with the flag", (d) => { d.spec.clusterFeatures = { fieldRef: true }; d.spec.env = [{ name: "A", valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }]; }],

@@ -84,8 +84,12 @@ else
 	not_ok "runtime-packages.txt unpacked into an image root ($count packages)" "$work/apt.log"
 fi
 
-rm -rf "$root/app" "$root/usr/local/bin/knext-init" "$root/usr/local/bin/knext-node"
+rm -rf "$root/app" "$root/usr/local/bin/knext-init" "$root/usr/local/bin/knext-node" \
+	"$root/usr/local/bin/libknext-node.so"
 cp "$init" "$helper" "$root/usr/local/bin/"
+# The official runtime's knext-node loads its shim library from beside itself.
+shim="$(dirname "$helper")/libknext-node.so"
+[ -e "$shim" ] && cp "$shim" "$root/usr/local/bin/"
 cp -a "$app" "$root/app"
 mkdir -p "$root/app/.next/cache"
 

@@ -178,6 +178,9 @@ static const struct variant variants[] = {
 	/* validateResources (ResourceRequirementsMask); core ValidateResourceRequirements */
 	{ C0 ".resources", "{\"requests\":{\"cpu\":\"2\"},\"limits\":{\"cpu\":\"1\"}}", true },
 	{ C0 ".resources", "{\"requests\":{\"cpu\":\"500m\"},\"limits\":{\"cpu\":\"1\"}}", false },
+	{ C0 ".resources", "{\"requests\":{\"cpu\":\"1\"},\"limits\":{\"cpu\":\"1000m\"}}", false },
+	{ C0 ".resources", "{\"requests\":{\"memory\":\"1e9\"},\"limits\":{\"memory\":\"1G\"}}",
+	  false },
 	{ C0 ".resources", "{\"requests\":{\"memory\":\"1Gi\"},\"limits\":{\"memory\":\"1G\"}}",
 	  true },
 	{ C0 ".resources", "{\"claims\":[{\"name\":\"x\"}]}", true },

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/probes/harness.h"
@@ -366,18 +367,33 @@ Test(server, metrics_endpoint)
 	harness_stop();
 }
 
-/* A 5 ms timer on the loop: its worst lateness under load tells whether serving delays it. */
-static uint64_t tick_last, tick_worst;
+/*
+ * A 5 ms timer on the loop: its worst lateness under load tells whether serving delays it. Wall
+ * time between ticks includes whatever the scheduler of a busy machine adds; the loop thread's
+ * own CPU time between ticks is what serving spent without letting the timer run.
+ */
+static uint64_t tick_last, tick_worst, tick_cpu_last, tick_cpu_worst;
 static uv_timer_t tick;
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void tick_cb(uv_timer_t *t)
 {
-	uint64_t now = uv_hrtime();
+	uint64_t now = uv_hrtime(), cpu = thread_cpu_ns();
 
 	(void)t;
 	if (tick_last && now - tick_last > tick_worst)
 		tick_worst = now - tick_last;
+	if (tick_cpu_last && cpu - tick_cpu_last > tick_cpu_worst)
+		tick_cpu_worst = cpu - tick_cpu_last;
 	tick_last = now;
+	tick_cpu_last = cpu;
 }
 
 static void tick_start(void *arg)
@@ -429,14 +445,15 @@ Test(server, load_does_not_delay_the_loop)
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	harness_call(tick_stop, NULL);
-	figure("# 5 ms timer under a pipelined /metrics flood: worst interval %.2f ms\n",
-	       (double)tick_worst / 1e6);
+	figure("# 5 ms timer under a pipelined /metrics flood: worst interval %.2f ms wall, "
+	       "%.2f ms of the loop thread's CPU\n",
+	       (double)tick_worst / 1e6, (double)tick_cpu_worst / 1e6);
 	/*
-	 * The figure is the benchmark. The assertion catches a loop that the flood starves for most of
-	 * its second, which no scheduler delay on a busy machine explains.
+	 * The wall figure is the benchmark. What is asserted does not depend on the machine's load:
+	 * the loop never spends more than 100 ms of its own CPU between two runs of the timer.
 	 */
-	cr_assert_lt(tick_worst, 500 * 1000000ull, "timer delayed to %.2f ms",
-		     (double)tick_worst / 1e6);
+	cr_assert_lt(tick_cpu_worst, 100 * 1000000ull, "loop busy for %.2f ms between ticks",
+		     (double)tick_cpu_worst / 1e6);
 	harness_stop();
 }
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # The compile cache end to end, on the real fixture app under embedded Node: cache warm, hits,
 # identical responses, packs from another build or runtime skipped whole, a changed source
-# rejected alone, corrupt packs, write-back, dynamic import(). Usage: cache.sh KNEXT_INIT FIXTURE_DIR
+# rejected alone, corrupt packs, write-back, dynamic import().
+# Usage: cache.sh KNEXT_INIT FIXTURE_DIR [RUNTIME] (node or libnode18, meson's runtime option)
 set -u
 K=$(realpath "$1")
 SRC=$(realpath "$2")
+RUNTIME=${3:-node}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 
@@ -83,16 +85,25 @@ else
 	not_ok "same responses" "$(diff "$tmp/cold.log.resp" "$tmp/warm.log.resp")"
 fi
 
-# 3a. Node's own builtins compile from the pack's code cache (none without a pack).
+# 3a. libnode 18: Node's own builtins compile from the pack's code cache (none without a pack).
+# The official Node.js compiles them from the code cache built into it: no such entries.
 builtins() {
 	grep -o 'Node builtins from the pack: [0-9]* hits, [0-9]* misses, [0-9]* rejected' "$1" |
 		tail -1 | tr -dc '0-9 ' | tr -s ' ' | sed 's/^ //'
 }
 read -r bhit bmiss brej <<<"$(builtins "$tmp/warm.log")"
 read -r chit cmiss crej <<<"$(builtins "$tmp/cold.log")"
-[ "${bhit:-0}" -gt 100 ] && [ "$brej" = 0 ] && [ "$chit" = 0 ] && [ "${cmiss:-0}" -gt 100 ] &&
-	ok "Node builtins from the pack: $bhit hits, $bmiss misses, 0 rejected (0 hits without it)" ||
-	not_ok "builtins from the pack" "with: '$bhit $bmiss $brej', without: '$chit $cmiss $crej'"
+if [ "$RUNTIME" = libnode18 ]; then
+	[ "${bhit:-0}" -gt 100 ] && [ "$brej" = 0 ] && [ "$chit" = 0 ] && [ "${cmiss:-0}" -gt 100 ] &&
+		ok "Node builtins from the pack: $bhit hits, $bmiss misses, 0 rejected (0 hits without it)" ||
+		not_ok "builtins from the pack" "with: '$bhit $bmiss $brej', without: '$chit $cmiss $crej'"
+else
+	"$K" cache unpack "$app/.knext/cache.pack" -o "$tmp/warm-unpacked" >/dev/null 2>&1
+	[ -z "$bhit$chit" ] && [ -d "$tmp/warm-unpacked" ] && [ ! -e "$tmp/warm-unpacked/builtin-code-cache" ] &&
+		ok "official Node.js: builtins from its own code cache, none in the pack" ||
+		not_ok "official Node.js: builtins from its own code cache, none in the pack" \
+			"with: '$bhit', without: '$chit'" "$(ls "$tmp/warm-unpacked" 2>&1)"
+fi
 
 # 3b. Module resolution and module sources are answered from the pack: far fewer stat() calls
 # and opens until the first 200. Prints "STATS OPENS".
@@ -208,7 +219,8 @@ const server = require('http').createServer().listen(process.env.PORT, '127.0.0.
 	later().then((v) => { process.exitCode = v; server.close(); }));
 JS
 cat >"$tmp/esm/lib.js" <<'JS'
-exports.json = async () => (await import('./data.json', { assert: { type: 'json' } })).default.n;
+exports.json = async () =>
+	(await import('./data.json', { with: { type: 'json' }, assert: { type: 'json' } })).default.n;
 JS
 echo 'export default 10;' >"$tmp/esm/mod.mjs"
 echo '{ "n": 10 }' >"$tmp/esm/data.json"
@@ -220,13 +232,20 @@ PORT=$((20000 + RANDOM % 20000)) KNEXT_APP_DIR="$tmp/esm" KNEXT_LOG_LEVEL=info "
 b=$?
 sites=$("$K" cache unpack "$tmp/esm/.knext/cache.pack" -o "$tmp/esm-unpacked" >/dev/null &&
 	od -An -tu4 "$tmp/esm-unpacked/import-sites/server.js" | tr -s ' \n' ' ')
-want=$(node -e 'const c = require("fs").readFileSync(process.argv[1], "utf8");
-	console.log(` 2 ${c.indexOf("import(\x27./mod")} ${c.indexOf("import(\x27./nope")} `)' \
-	"$tmp/esm/server.js")
+# V8 10.2 (libnode 18) needs import() renamed where it is called, and the recording parser does
+# not know lib.js's form (compiled from source); later V8s load both from code cache as they are.
+if [ "$RUNTIME" = libnode18 ]; then
+	want=$(node -e 'const c = require("fs").readFileSync(process.argv[1], "utf8");
+		console.log(` 2 ${c.indexOf("import(\x27./mod")} ${c.indexOf("import(\x27./nope")} `)' \
+		"$tmp/esm/server.js")
+	hits=1 misses=1
+else
+	want="" hits=2 misses=0
+fi
 # 10 + 1 + 0 + 10 + 21 = 42
 [ "$a" = 42 ] && [ "$b" = 42 ] && [ "$sites" = "$want" ] &&
-	grep -q '"origin":"image"' "$tmp/esm.log" && [ "$(cache_field "$tmp/esm.log" hit)" = 1 ] &&
-	[ "$(cache_field "$tmp/esm.log" miss)" = 1 ] &&
+	grep -q '"origin":"image"' "$tmp/esm.log" && [ "$(cache_field "$tmp/esm.log" hit)" = $hits ] &&
+	[ "$(cache_field "$tmp/esm.log" miss)" = $misses ] &&
 	ok "dynamic import() from CommonJS modules loaded from code cache" ||
 	not_ok "dynamic import()" "exit $a then $b; sites '$sites', want '$want'" \
 		"$(grep -E 'cache|prefetch' "$tmp/esm.log")"

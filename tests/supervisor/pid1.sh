@@ -1,9 +1,11 @@
 #!/bin/bash
 # PID-1 behaviour of the real knext-init binary, as PID 1 of a new PID namespace
-# (unshare --pid --fork --mount-proc) and as a subreaper. Usage: pid1.sh KNEXT_INIT FIXTURE_DIR
+# (unshare --pid --fork --mount-proc) and as a subreaper.
+# Usage: pid1.sh KNEXT_INIT FIXTURE_DIR [RUNTIME] (node or libnode18, meson's runtime option)
 set -u
 K=$(realpath "$1")
 APP=${2:-}
+RUNTIME=${3:-node}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 
@@ -267,17 +269,33 @@ r=$?
 
 # 22. Missing libnode JS files (hidden by an empty tmpfs in a private mount namespace): exit 1.
 echo 'process.exit(0)' >"$tmp/emptyapp/server.js"
-unshare --mount sh -c "mount -t tmpfs none /usr/share/nodejs && KNEXT_APP_DIR=$tmp/emptyapp $K" 2>"$tmp/e"
-r=$?
-[ "$r" = 1 ] && grep -q '/usr/share/nodejs/' "$tmp/e" && ok "missing libnode JS files: exit 1, names the path" ||
-	not_ok "missing libnode JS" "exit=$r $(cat "$tmp/e")"
+if [ "$RUNTIME" = libnode18 ]; then
+	unshare --mount sh -c "mount -t tmpfs none /usr/share/nodejs && KNEXT_APP_DIR=$tmp/emptyapp $K" 2>"$tmp/e"
+	r=$?
+	[ "$r" = 1 ] && grep -q '/usr/share/nodejs/' "$tmp/e" && ok "missing libnode JS files: exit 1, names the path" ||
+		not_ok "missing libnode JS" "exit=$r $(cat "$tmp/e")"
+else
+	unshare --mount sh -c "mount -t tmpfs none /usr/share/nodejs && KNEXT_APP_DIR=$tmp/emptyapp $K" 2>"$tmp/e"
+	r=$?
+	[ "$r" = 0 ] && ok "official Node.js needs nothing under /usr/share/nodejs" ||
+		not_ok "official Node.js needs nothing under /usr/share/nodejs" "exit=$r $(cat "$tmp/e")"
+fi
 
-# 23. Missing libnode itself (its directory hidden): exit 1 with a line naming libnode.
-libdir=$(ldd "$(dirname "$K")/knext-node" | awk '/libnode/ {print $3}' | xargs dirname)
-unshare --mount sh -c "mount -t tmpfs none $libdir && KNEXT_APP_DIR=$tmp/emptyapp $K" 2>"$tmp/e"
+# 23. Missing runtime library (libnode's directory hidden, or a knext-node without the shim
+# library beside it): exit 1 with a line naming it.
+if [ "$RUNTIME" = libnode18 ]; then
+	lib=libnode
+	libdir=$(ldd "$(dirname "$K")/knext-node" | awk '/libnode/ {print $3}' | xargs dirname)
+	unshare --mount sh -c "mount -t tmpfs none $libdir && KNEXT_APP_DIR=$tmp/emptyapp $K" 2>"$tmp/e"
+else
+	lib=libknext-node.so
+	mkdir -p "$tmp/bin"
+	ln "$(dirname "$K")/knext-node" "$tmp/bin/" 2>/dev/null || cp "$(dirname "$K")/knext-node" "$tmp/bin/"
+	KNEXT_NODE_HELPER="$tmp/bin/knext-node" KNEXT_APP_DIR="$tmp/emptyapp" "$K" 2>"$tmp/e"
+fi
 r=$?
-[ "$r" = 1 ] && grep -q 'libnode' "$tmp/e" && ok "missing libnode: exit 1, names libnode" ||
-	not_ok "missing libnode" "exit=$r $(cat "$tmp/e")"
+[ "$r" = 1 ] && grep -q "$lib" "$tmp/e" && ok "missing $lib: exit 1, names it" ||
+	not_ok "missing $lib" "exit=$r $(cat "$tmp/e")"
 
 # 24. A plain script under embedded Node: its exit code passes up.
 echo 'process.exitCode = 42' >"$tmp/emptyapp/server.js"
@@ -327,8 +345,9 @@ else
 	[ "$code" = 200 ] && ok "fixture app answers 200 on / (HOSTNAME from the pod ignored)" ||
 		not_ok "fixture /" "code=$code" "$(tail -5 "$tmp/err")"
 	body=$(curl -s "http://127.0.0.1:$port/api/health")
-	echo "$body" | grep -q '"status":"ok"' && echo "$body" | grep -q 'v18\.' &&
-		ok "fixture app answers /api/health on embedded Node 18" || not_ok "fixture /api/health" "$body"
+	if [ "$RUNTIME" = libnode18 ]; then want=v18.; else want=$("$(dirname "$K")/knext-node" -p process.version); fi
+	echo "$body" | grep -q '"status":"ok"' && echo "$body" | grep -qF "\"$want" &&
+		ok "fixture app answers /api/health on embedded Node ($want)" || not_ok "fixture /api/health" "$body"
 	t0=$(date +%s%N)
 	kill -TERM "$KPID"
 	wait_exit "$UPID" 600

@@ -68,7 +68,9 @@ Test(snapshot, other_app_or_runtime)
 
 Test(snapshot, bad_records)
 {
-	static const char *const bad[] = { "", "app /srv/app\n", "knext-snapshot 2\napp /srv/app\n",
+	static const char *const bad[] = { "",
+					   "app /srv/app\n",
+					   "knext-snapshot 2\napp /srv/app\n",
 					   "knext-snapshot 1\napp /srv/app\nnospace\n",
 					   "knext-snapshot 1\napp /srv/app\nenv NOEQUALS\n",
 					   "knext-snapshot 1\napp /srv/app\nenv =v\n" };

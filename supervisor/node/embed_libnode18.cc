@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The libnode shim: the sequence of node.h calls an embedder makes for one environment, and the
-// code cache of Node's builtins. Kept small on purpose; everything else the child does is C
-// (node_main.c, binding.c, cache.c) or the bootstrap JS.
+// The libnode 18 backend (Debian's libnode108, the build option -Druntime=libnode18): the
+// sequence of node.h calls an embedder makes for one environment, and the code cache of Node's
+// builtins, which Debian's build lacks. Kept small on purpose; everything else the child does is
+// C (node_main.c, binding.c, cache.c) or the bootstrap JS.
 #include "supervisor/node/embed.h"
 
 #include <dlfcn.h>
 #include <node.h>
+#include <node_version.h>
 #include <pthread.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
@@ -21,6 +24,31 @@
 namespace node::crypto
 {
 void UseExtraCaCerts(const std::string &file);
+}
+
+// knext-node is our own executable here; libnode is one of its libraries. As with the official
+// runtime, only the process PID 1 started (KNEXT_NOTIFY_FD) or a snapshot build runs node_main():
+// any other (the app's child_process.fork() of process.execPath) is plain node.
+int main(int argc, char **argv)
+{
+	const char *fd = std::getenv("KNEXT_NOTIFY_FD");
+	const char *out = std::getenv("KNEXT_SNAPSHOT_OUT");
+
+	if ((fd && *fd) || (out && *out))
+		return node_main(argc, argv);
+	return node::Start(argc, argv);
+}
+
+extern "C" const char *embed_runtime(void)
+{
+	return "libnode " NODE_VERSION;
+}
+
+// Debian's libnode parses the whole system CA store (twice) while initialising OpenSSL: ~50 ms of
+// CPU at every start, saved by leaving OpenSSL to its implicit initialisation (see embed_run()).
+extern "C" int embed_lazy_openssl(void)
+{
+	return 1;
 }
 
 extern "C" void embed_use_extra_ca_certs(const char *file)
@@ -199,9 +227,10 @@ extern "C" unsigned embed_builtins_collect(embed_builtin_sink sink, void *ctx)
 	return n;
 }
 
-extern "C" void embed_builtins_stats(struct embed_builtin_stats *out)
+extern "C" int embed_builtins_stats(struct embed_builtin_stats *out)
 {
 	*out = builtin_stats;
+	return 0;
 }
 
 static int run_environment(node::MultiIsolatePlatform *platform,
@@ -245,11 +274,23 @@ static int run_environment(node::MultiIsolatePlatform *platform,
 	return exit_code;
 }
 
+extern "C" int embed_build_snapshot(const struct embed_args *ea, const char *out)
+{
+	(void)ea, (void)out;
+	std::fprintf(stderr, "knext-node: the libnode " NODE_VERSION
+			     " runtime cannot build startup snapshots\n");
+	return 1;
+}
+
 extern "C" int embed_run(const struct embed_args *ea)
 {
 	std::vector<std::string> argv(ea->argv, ea->argv + ea->argc);
 	builtins = ea->builtins;
 	main_thread = pthread_self();
+	// Node 18's embedder API restores no user-land snapshot.
+	if (ea->snapshot && ea->report)
+		ea->report("refused: the libnode " NODE_VERSION
+			   " runtime cannot restore snapshots");
 	uint64_t flags = node::ProcessInitializationFlags::kNoInitializeV8 |
 			 node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
 
