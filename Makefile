@@ -3,8 +3,11 @@ BUILD ?= build
 FIXTURE := tests/fixtures/app
 FIXTURES := $(FIXTURE) tests/fixtures/next16 tests/fixtures/large
 PORT ?= 3000
+# podman as it works on these machines (root, no cgroup v2 delegation: runc, cgroupfs, vfs).
+PODMAN ?= podman --storage-driver=vfs --cgroup-manager=cgroupfs --runtime=runc
+export PODMAN
 
-.PHONY: all deps fixture build demo test bench clean
+.PHONY: all deps fixture build demo test bench image print-podman clean
 
 all: build
 
@@ -28,6 +31,12 @@ test: build fixture
 
 bench: build fixture
 	@sh bench/run.sh $(BUILD)
+
+image: fixture
+	@sh container/image/build.sh $(BUILD)
+
+print-podman:
+	@echo '$(PODMAN)'
 
 clean:
 	rm -rf $(BUILD) build-asan build-libnode18

@@ -34,6 +34,7 @@ struct opts {
 	int napps;
 	bool only[32];
 	bool any_only;
+	char baseline[32];
 	char facts[8][300];
 	int nfacts;
 	struct bench_tools tools;
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 	      "  --timeout-ms N     per run, to the first 200 (default 30000)\n"
 	      "  --node PATH --tini PATH --node22 PATH --node24 PATH --knext PATH --libnode PATH\n"
 	      "                     programs (default: node and tini from PATH, others none)\n"
+	      "  --images SCRIPT    bench/container.sh: runs the image:* configurations with podman\n"
+	      "  --baseline NAME    the configuration ratios refer to (default node)\n"
 	      "  --fact KEY=VALUE   a fact recorded with the results; repeatable\n"
 	      "configurations:",
 	      f);
@@ -119,6 +122,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		O_NODE24,
 		O_KNEXT,
 		O_LIBNODE,
+		O_IMAGES,
+		O_BASELINE,
 		O_FACT,
 		O_HELP
 	};
@@ -137,6 +142,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "node24", required_argument, NULL, O_NODE24 },
 		{ "knext", required_argument, NULL, O_KNEXT },
 		{ "libnode", required_argument, NULL, O_LIBNODE },
+		{ "images", required_argument, NULL, O_IMAGES },
+		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "fact", required_argument, NULL, O_FACT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -206,6 +213,16 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case O_LIBNODE:
 			abs_path(optarg, t->libnode, sizeof(t->libnode));
+			break;
+		case O_IMAGES:
+			abs_path(optarg, t->images, sizeof(t->images));
+			break;
+		case O_BASELINE:
+			if (bench_config_find(optarg) < 0) {
+				fprintf(stderr, "knext-bench: unknown baseline '%s'\n", optarg);
+				return -EINVAL;
+			}
+			snprintf(o->baseline, sizeof(o->baseline), "%s", optarg);
 			break;
 		case O_FACT:
 			if (o->nfacts < 8 && strchr(optarg, '='))
@@ -432,6 +449,8 @@ int bench_cli_main(int argc, char **argv)
 	}
 	snprintf(o->tools.home, sizeof(o->tools.home), "%s", o->tools.workdir);
 	bench_report_init(&r, o->quick ? "quick" : "full", o->runs, o->path);
+	if (o->baseline[0])
+		snprintf(r.baseline, sizeof(r.baseline), "%s", o->baseline);
 	machine_facts(&r, o);
 
 	jobs = calloc((size_t)(o->napps * bench_config_count()), sizeof(*jobs));

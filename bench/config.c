@@ -19,24 +19,30 @@ enum kind {
 	K_KNEXT_PACK,
 	K_EXEC22_PACK,
 	K_EXEC_SNAPSHOT,
+	K_IMAGE,
 };
 
 static const struct {
 	const char *name;
 	enum kind kind;
 	bool cold;
+	const char *image; /* K_IMAGE: the image bench/container.sh runs */
 } configs[] = {
-	{ "node", K_NODE, false },
-	{ "node:cold", K_NODE, true },
-	{ "tini+node", K_TINI_NODE, false },
-	{ "node22", K_NODE22, false },
-	{ "node22+ncc", K_NODE22_NCC, false },
-	{ "knext", K_KNEXT, false },
-	{ "knext+pack", K_KNEXT_PACK, false },
-	{ "knext+pack:cold", K_KNEXT_PACK, true },
-	{ "knext-exec22+pack", K_EXEC22_PACK, false },
-	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false },
-	{ "knext-exec+snapshot:cold", K_EXEC_SNAPSHOT, true },
+	{ "node", K_NODE, false, NULL },
+	{ "node:cold", K_NODE, true, NULL },
+	{ "tini+node", K_TINI_NODE, false, NULL },
+	{ "node22", K_NODE22, false, NULL },
+	{ "node22+ncc", K_NODE22_NCC, false, NULL },
+	{ "knext", K_KNEXT, false, NULL },
+	{ "knext+pack", K_KNEXT_PACK, false, NULL },
+	{ "knext+pack:cold", K_KNEXT_PACK, true, NULL },
+	{ "knext-exec22+pack", K_EXEC22_PACK, false, NULL },
+	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false, NULL },
+	{ "knext-exec+snapshot:cold", K_EXEC_SNAPSHOT, true, NULL },
+	/* `podman run` of an image to its first 200 (container/image/Containerfile's stages). */
+	{ "image:node", K_IMAGE, false, "localhost/knext-bench-node:dev" },
+	{ "image:node+ncc", K_IMAGE, false, "localhost/knext-bench-node-ncc:dev" },
+	{ "image:knext", K_IMAGE, false, "localhost/knext-app:dev" },
 };
 
 #define NCONFIGS ((int)(sizeof(configs) / sizeof(configs[0])))
@@ -277,6 +283,29 @@ static int prepare_node22_ncc(struct bench_job *job, const struct bench_tools *t
 	return 0;
 }
 
+/* The image configurations: bench/container.sh runs the image (its container named after the
+ * run's PORT) and removes the container after each run. */
+static int prepare_image(struct bench_job *job, const struct bench_tools *t, const char *image)
+{
+	const char *exists[] = { "/bin/sh", t->images, "exists", image, NULL };
+	char out[1024];
+	int code;
+
+	if (!t->images[0])
+		return not_ready(job, "no --images (bench/images.sh passes bench/container.sh)");
+	job->probe_env = job_env(job, "KNEXT_PROBE_PORT", "00000");
+	code = knext_cmd(job, exists, 30000, out, sizeof(out));
+	if (code)
+		return not_ready(job, "image %s missing (make image; bench/images.sh): %s", image,
+				 reason_line(out));
+	job_argv(job, (const char *[]){ "/bin/sh", t->images, "run", image, NULL });
+	job->teardown[0] = job_str(job, "/bin/sh");
+	job->teardown[1] = job_str(job, "%s", t->images);
+	job->teardown[2] = job_str(job, "rm");
+	job->teardown[3] = NULL;
+	return 0;
+}
+
 /**
  * bench_job_prepare() - check a configuration's prerequisites on an app and prepare it.
  * @job:     filled in; @job->ready false with @job->reason when it cannot run
@@ -323,6 +352,8 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 	job_evict(job, app_dir);
 
 	switch (k) {
+	case K_IMAGE:
+		return prepare_image(job, t, configs[config].image);
 	case K_NODE:
 	case K_TINI_NODE:
 		if (!executable(t->node))
@@ -433,7 +464,8 @@ int bench_job_run(struct bench_job *job, struct bench_sample *out, int timeout_m
 				   .cwd = job->cwd,
 				   .path = path,
 				   .timeout_ms = timeout_ms };
-	int port;
+	char buf[1024];
+	int port, r, code;
 
 	if (job_ports(job, &port) < 0) {
 		snprintf(reason, reason_len, "no free port");
@@ -446,5 +478,8 @@ int bench_job_run(struct bench_job *job, struct bench_sample *out, int timeout_m
 		else
 			bench_warm_path(job->evict[i], NULL);
 	}
-	return bench_run_once(&spec, out, reason, reason_len);
+	r = bench_run_once(&spec, out, reason, reason_len);
+	if (job->teardown[0])
+		bench_run_cmd(job->teardown, job->envp, job->cwd, 60000, &code, buf, sizeof(buf));
+	return r;
 }

@@ -23,6 +23,7 @@
  * @node24:     the official Node 24 binary (startup snapshots), or ""
  * @knext:      knext-init, or ""
  * @libnode:    libnode's shared object (evicted for cold knext runs), or ""
+ * @images:     bench/container.sh, which runs the image configurations with podman, or ""
  * @workdir:    a scratch directory for compile caches and packs
  * @home:       HOME for the servers
  * @timeout_ms: per run, to the first 200
@@ -34,6 +35,7 @@ struct bench_tools {
 	char node24[BENCH_PATH_LEN];
 	char knext[BENCH_PATH_LEN];
 	char libnode[BENCH_PATH_LEN];
+	char images[BENCH_PATH_LEN];
 	char workdir[BENCH_PATH_LEN];
 	char home[BENCH_PATH_LEN];
 	int timeout_ms;
@@ -55,6 +57,8 @@ struct bench_tools {
  * @cwd:      the app's standalone directory
  * @evict:    files and directories a cold run evicts
  * @nevict:   how many
+ * @teardown: run (untimed, same environment) after each run, or argv[0] NULL: what the process
+ *            group's SIGKILL does not reach, a container
  */
 struct bench_job {
 	const char *config;
@@ -71,6 +75,7 @@ struct bench_job {
 	char cwd[BENCH_PATH_LEN];
 	char *evict[BENCH_MAX_EVICT];
 	int nevict;
+	char *teardown[4];
 };
 
 int bench_config_count(void);

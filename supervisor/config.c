@@ -280,7 +280,7 @@ static void set_defaults(struct knext_config *c)
 	c->cache_wait_ms = KNEXT_DEFAULT_CACHE_WAIT_MS;
 	c->ncc_writeback = true;
 	/* On unless switched off: the datagram is what a pod from zero needs (see announce.h). */
-	c->announce = true;
+	c->announce = KNEXT_DEFAULT_ANNOUNCE;
 	c->notify_fd = -1;
 }
 

@@ -364,7 +364,10 @@ Test(config, names_are_the_issue_s)
 					    "knext+pack:cold",
 					    "knext-exec22+pack",
 					    "knext-exec+snapshot",
-					    "knext-exec+snapshot:cold" };
+					    "knext-exec+snapshot:cold",
+					    "image:node",
+					    "image:node+ncc",
+					    "image:knext" };
 	const int n = (int)(sizeof(want) / sizeof(want[0]));
 
 	cr_assert_eq(bench_config_count(), n);
@@ -374,6 +377,51 @@ Test(config, names_are_the_issue_s)
 	}
 	cr_assert_null(bench_config_name(n));
 	cr_assert_eq(bench_config_find("bun"), -ENOENT);
+}
+
+/* A stand-in for bench/container.sh that exits with @code. */
+static void write_script(const char *path, int code)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "echo \"image: $2\"\nexit %d\n", code);
+	fclose(f);
+}
+
+Test(config, image_needs_the_container_script)
+{
+	char dir[] = "/tmp/bench-app-XXXXXX", yes[64], no[64];
+	struct bench_tools t = { .home = "/tmp", .workdir = "/tmp", .timeout_ms = 1000 };
+	struct bench_job job;
+
+	fake_app(dir);
+	snprintf(yes, sizeof(yes), "%s/yes.sh", dir);
+	snprintf(no, sizeof(no), "%s/no.sh", dir);
+	write_script(yes, 0);
+	write_script(no, 1);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("image:knext"), "small", dir, &t),
+		     -ENOENT);
+	cr_assert_not(job.ready);
+	cr_assert_not_null(strstr(job.reason, "--images"), "%s", job.reason);
+	/* A script that says the image is missing: not run, and the reason names the image. */
+	snprintf(t.images, sizeof(t.images), "%s", no);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("image:node"), "small", dir, &t),
+		     -ENOENT);
+	cr_assert_not_null(strstr(job.reason, "knext-bench-node:dev"), "%s", job.reason);
+	/* One that says it exists: the run command and the teardown go through the script. */
+	snprintf(t.images, sizeof(t.images), "%s", yes);
+	cr_assert_eq(bench_job_prepare(&job, bench_config_find("image:knext"), "small", dir, &t), 0,
+		     "%s", job.reason);
+	cr_assert_str_eq(job.argv[1], yes);
+	cr_assert_str_eq(job.argv[2], "run");
+	cr_assert_str_eq(job.argv[3], "localhost/knext-app:dev");
+	cr_assert_str_eq(job.teardown[1], yes);
+	cr_assert_str_eq(job.teardown[2], "rm");
+	cr_assert(job.probe_env >= 0 && !strncmp(job.envp[job.probe_env], "KNEXT_PROBE_PORT=", 17));
+	unlink(yes);
+	unlink(no);
+	drop_app(dir);
 }
 
 Test(config, node_ready_and_cold)

@@ -158,7 +158,10 @@ static const char *const configs[] = { "node",
 				       "knext+pack:cold",
 				       "knext-exec22+pack",
 				       "knext-exec+snapshot",
-				       "knext-exec+snapshot:cold" };
+				       "knext-exec+snapshot:cold",
+				       "image:node",
+				       "image:node+ncc",
+				       "image:knext" };
 
 Test(quick, one_run_per_configuration, .timeout = 600)
 {
