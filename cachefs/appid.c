@@ -14,7 +14,7 @@
 static ssize_t read_small(const char *path, char *buf, size_t cap)
 {
 	ssize_t n, got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -30,7 +30,7 @@ static uint64_t hash_file(const char *path)
 	XXH3_state_t st;
 	char buf[16384];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;

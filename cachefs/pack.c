@@ -293,7 +293,7 @@ int pack_open(struct pack *p, const char *path)
 	int fd, err;
 
 	memset(p, 0, sizeof(*p));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		return fail(p, err, "open %s: %s", path, strerror(-err));

@@ -37,7 +37,7 @@ int pack_source_check(const char *path, const struct pack_identity *want, char *
 	ssize_t n;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, why_len, "%s: %s", path, strerror(-err));
@@ -102,26 +102,47 @@ static int try(struct pack_source *s, enum pack_origin o, const char *path,
 	return 0;
 }
 
-int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *pack,
-		       const char *cache_dir, const char *app_dir)
+/* Tries the candidates that come after @after in the start-up order. */
+static int select_after(struct pack_source *s, enum pack_origin after,
+			const struct pack_identity *want, const char *pack, const char *cache_dir,
+			const char *app_dir)
 {
 	char path[PATH_MAX];
 
-	memset(s, 0, sizeof(*s));
-	if (pack && *pack && try(s, PACK_ORIGIN_EXPLICIT, pack, want))
+	s->origin = PACK_ORIGIN_NONE;
+	s->path[0] = '\0';
+	if (after < PACK_ORIGIN_EXPLICIT && pack && *pack &&
+	    try(s, PACK_ORIGIN_EXPLICIT, pack, want))
 		return 0;
 	if (!cache_dir || !*cache_dir)
 		cache_dir = KNEXT_DEFAULT_CACHE_DIR;
-	if (snprintf(path, sizeof(path), "%s/%s", cache_dir, KNEXT_PACK_FILE_NAME) <
+	if (after < PACK_ORIGIN_PVC &&
+	    snprintf(path, sizeof(path), "%s/%s", cache_dir, KNEXT_PACK_FILE_NAME) <
 		    (int)sizeof(path) &&
 	    try(s, PACK_ORIGIN_PVC, path, want))
 		return 0;
 	if (!app_dir || !*app_dir)
 		app_dir = KNEXT_DEFAULT_APP_DIR;
-	if (snprintf(path, sizeof(path), "%s/%s", app_dir, KNEXT_DEFAULT_BAKED_PACK) <
+	if (after < PACK_ORIGIN_IMAGE &&
+	    snprintf(path, sizeof(path), "%s/%s", app_dir, KNEXT_DEFAULT_BAKED_PACK) <
 		    (int)sizeof(path) &&
 	    try(s, PACK_ORIGIN_IMAGE, path, want))
 		return 0;
-	s->origin = PACK_ORIGIN_NONE;
 	return 0;
+}
+
+int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *pack,
+		       const char *cache_dir, const char *app_dir)
+{
+	memset(s, 0, sizeof(*s));
+	return select_after(s, PACK_ORIGIN_NONE, want, pack, cache_dir, app_dir);
+}
+
+int pack_source_next(struct pack_source *s, const struct pack_identity *want, const char *pack,
+		     const char *cache_dir, const char *app_dir)
+{
+	s->skipped[0] = '\0';
+	if (s->origin == PACK_ORIGIN_NONE)
+		return 0;
+	return select_after(s, s->origin, want, pack, cache_dir, app_dir);
 }

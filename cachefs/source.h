@@ -50,6 +50,20 @@ int pack_source_select(struct pack_source *s, const struct pack_identity *want, 
 		       const char *cache_dir, const char *app_dir);
 
 /**
+ * pack_source_next() - after the chosen pack failed (e.g. a frame checksum during prefetch), pick
+ * the first usable candidate after it in the start-up order.
+ * @s:         the previous choice; refilled (@s->skipped says only what this call passed over)
+ * @want:      as for pack_source_select()
+ * @pack:      as for pack_source_select()
+ * @cache_dir: as for pack_source_select()
+ * @app_dir:   as for pack_source_select()
+ *
+ * Return: 0 (@s->origin is PACK_ORIGIN_NONE when nothing is left).
+ */
+int pack_source_next(struct pack_source *s, const struct pack_identity *want, const char *pack,
+		     const char *cache_dir, const char *app_dir);
+
+/**
  * pack_source_check() - check one candidate's header and identity without reading the payload.
  * @path:    candidate pack
  * @want:    identity to match, NULL for any

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int wb_fail(char *reason, size_t len, int err, const char *fmt, ...)
@@ -32,6 +34,36 @@ static int wb_fail(char *reason, size_t len, int err, const char *fmt, ...)
 static uint64_t budget(uint64_t max_bytes)
 {
 	return max_bytes ? max_bytes : KNEXT_DEFAULT_CACHE_MAX_BYTES;
+}
+
+/* Temp files younger than this may belong to a writer on another node whose lock we cannot
+ * see (a shared volume without working flock); older ones are a dead writer's. */
+#define STALE_TEMP_S 60
+
+/* With the lock held, no live writer of ours has a temp file: those that are left belong to
+ * writers killed mid-write (OOM, eviction), and would fill the volume one by one. */
+static void remove_stale_temps(const char *dir, const char *name)
+{
+	char prefix[NAME_MAX + 2];
+	size_t plen;
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), ".%s.", name);
+	if (plen >= sizeof(prefix) || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		/* ".NAME.XXXXXX": mkostemp's six characters after the prefix; never the lock. */
+		if (strncmp(e->d_name, prefix, plen) != 0 || strlen(e->d_name) != plen + 6)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TEMP_S)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }
 
 static int fsync_dir(const char *dir)
@@ -78,6 +110,7 @@ int pack_writeback(const char *dir, const char *name, struct pack_writer *w, uin
 		close(lfd);
 		return wb_fail(reason, reason_len, err, "another replica is writing the pack");
 	}
+	remove_stale_temps(dir, name);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;

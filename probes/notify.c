@@ -201,6 +201,24 @@ static int apply_kv_cb(const char *k, size_t kl, const char *v, size_t vl, void 
 			return 0;
 		probe_state_cache(c->st, ev.hit, ev.miss, ev.rejected, ev.bytes);
 		ev.type = NOTIFY_EV_CACHE;
+	} else if (val_is(k, kl, "X_KNEXT_WRITEBACK")) {
+		size_t w = 0;
+
+		while (w < vl && v[w] != ' ')
+			w++;
+		if (val_is(v, w, "written"))
+			ev.err = 0;
+		else if (val_is(v, w, "busy"))
+			ev.err = -EBUSY;
+		else if (val_is(v, w, "failed"))
+			ev.err = -EIO;
+		else
+			return -EINVAL;
+		if (c->dry_run)
+			return 0;
+		ev.type = NOTIFY_EV_WRITEBACK;
+		ev.text = w < vl ? v + w + 1 : v + vl;
+		ev.text_len = w < vl ? vl - w - 1 : 0;
 	} else {
 		return 0; /* MAINPID=, ERRNO=, ...: sd_notify says ignore what you don't know */
 	}

@@ -60,6 +60,7 @@ enum notify_event_type {
 	NOTIFY_EV_STATUS, /* STATUS=...: free text */
 	NOTIFY_EV_PHASE, /* X_KNEXT_PHASE=<name> */
 	NOTIFY_EV_CACHE, /* X_KNEXT_CACHE=hit=N miss=N rejected=N bytes=N */
+	NOTIFY_EV_WRITEBACK, /* X_KNEXT_WRITEBACK=written|busy|failed [text] */
 	NOTIFY_EV_SNAPSHOT, /* X_KNEXT_SNAPSHOT=...: whether the startup snapshot was used */
 	NOTIFY_EV_INVALID, /* a datagram or line that was rejected; see @err */
 };
@@ -69,10 +70,12 @@ enum notify_event_type {
  * @type:       what happened
  * @at_ns:      when the datagram was read (monotonic ns)
  * @phase:      for %NOTIFY_EV_PHASE
- * @text:       for %NOTIFY_EV_STATUS and %NOTIFY_EV_SNAPSHOT: the text (not NUL-terminated); for %NOTIFY_EV_INVALID: a
+ * @text:       for %NOTIFY_EV_STATUS, %NOTIFY_EV_WRITEBACK and %NOTIFY_EV_SNAPSHOT: the text (not
+ *              NUL-terminated, may be empty); for %NOTIFY_EV_INVALID: a
  *              static NUL-terminated reason
  * @text_len:   its length
- * @err:        for %NOTIFY_EV_INVALID: the negative errno
+ * @err:        for %NOTIFY_EV_INVALID: the negative errno; for %NOTIFY_EV_WRITEBACK: 0 written,
+ *              -EBUSY another writer held the lock, -EIO failed (@text says why)
  * @hit:        for %NOTIFY_EV_CACHE, and @miss, @rejected, @bytes
  * @miss:       see @hit
  * @rejected:   see @hit

@@ -557,15 +557,37 @@ static void sweep_cb(uv_timer_t *t)
 	}
 }
 
-/* Under the cap, the connection that has been idle the longest makes room for a new one. */
+/*
+ * At the cap, the connection that has been idle the longest makes room for a new one; when none
+ * is idle (a flood of slow or incomplete requests), the oldest incomplete request goes, with its
+ * 408. A probe that sends its request at once is then answered at once, whatever else is open.
+ */
 static void evict_idle(struct probe_server *s)
 {
+	struct probe_conn *slow = NULL;
+
 	for (struct probe_conn *c = s->lru_head; c; c = c->next) {
-		if (!c->closing && !c->in_len && !c->writing && !c->lingering) {
+		if (c->closing || c->writing || c->lingering)
+			continue;
+		if (!c->in_len) {
 			s->evicted++;
 			conn_close(c);
 			return;
 		}
+		if (!slow)
+			slow = c;
+	}
+	if (slow) {
+		int n = snprintf(
+			slow->out, sizeof(slow->out),
+			"HTTP/1.1 408 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+			reason(408));
+		uv_buf_t b = uv_buf_init(slow->out, (unsigned)n);
+
+		s->evicted++;
+		count(s, PROBE_PATH_OTHER, 408);
+		conn_try_send(slow, &b, 1);
+		conn_close(slow);
 	}
 }
 

@@ -33,7 +33,7 @@ double log_ms_since_exec(uint64_t t_ns)
 
 void log_event(enum log_level level, const char *event, const char *fields, ...)
 {
-	char line[1024];
+	char line[4096];
 	int n, m = 0;
 	va_list ap;
 

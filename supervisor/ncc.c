@@ -18,7 +18,7 @@
 
 static void restore(struct ncc *n)
 {
-	char why[PACK_REASON_MAX + PATH_MAX], buf[sizeof(why) + 16];
+	char why[PACK_REASON_MAX + PATH_MAX], buf[2 * sizeof(why) + 8];
 	struct pack p;
 	int r;
 
@@ -116,7 +116,7 @@ static int remove_cb(const char *path, const struct stat *st, int flag, struct F
 int ncc_collect(struct ncc *n)
 {
 	struct pack_identity id = { .runtime_name = NCC_RUNTIME };
-	char why[256] = "", buf[300];
+	char why[256] = "", buf[2 * sizeof(why) + 8];
 	struct pack_writer w;
 	int r;
 

@@ -12,10 +12,11 @@
 
 bool packfeed_select(struct packfeed *f, const struct knext_config *cfg)
 {
-	char buf[2 * PACK_REASON_MAX + 8];
+	char buf[2 * sizeof(f->src.skipped) + 8];
 
 	memset(f, 0, sizeof(*f));
 	f->pf.memfd = -1;
+	f->cfg = cfg;
 	/* v8_tag stays 0: only V8 knows it, and V8 rejects code cache of another tag itself. */
 	f->force_pread = cfg->io_pread;
 	appid_fill(&f->want, cfg->app_dir, KNEXT_RUNTIME_VERSION, cfg->node_options);
@@ -46,10 +47,51 @@ static void work_cb(uv_work_t *w)
 	prefetch_wait(&f->pf);
 }
 
+static void after_cb(uv_work_t *w, int status);
+
+/* Starts reading f->src on the loop's thread pool; 0 or -errno (nothing to close then). */
+static int start_prefetch(struct packfeed *f)
+{
+	struct prefetch_opts opts = { .want = &f->want, .force_pread = f->force_pread };
+	int r;
+
+	if ((r = prefetch_start(&f->pf, f->src.path, &opts)) < 0)
+		return r;
+	f->active = true;
+	f->work.data = f;
+	if (uv_queue_work(f->loop, &f->work, work_cb, after_cb) < 0) {
+		prefetch_wait(&f->pf);
+		after_cb(&f->work, 0);
+	}
+	return 0;
+}
+
+/* The chosen pack failed: a damaged PVC pack must not mask a sound one in the image. */
+static bool try_next(struct packfeed *f)
+{
+	char buf[2 * sizeof(f->src.skipped) + 8];
+	const struct knext_config *cfg = f->cfg;
+
+	prefetch_close(&f->pf);
+	f->active = false;
+	pack_source_next(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
+	if (f->src.skipped[0])
+		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
+			  log_json_str(buf, sizeof(buf), f->src.skipped));
+	while (f->src.origin != PACK_ORIGIN_NONE) {
+		log_event(LOG_INFO, "cache_fallback", "\"origin\":\"%s\"",
+			  pack_origin_name(f->src.origin));
+		if (start_prefetch(f) == 0)
+			return true;
+		pack_source_next(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
+	}
+	return false;
+}
+
 static void after_cb(uv_work_t *w, int status)
 {
 	struct packfeed *f = w->data;
-	char buf[PACK_REASON_MAX + 64];
+	char buf[2 * PACK_REASON_MAX + 8];
 	int r = status < 0 ? status : f->pf.result;
 
 	if (r == 0 && f->pf.memfd >= 0) {
@@ -64,11 +106,15 @@ static void after_cb(uv_work_t *w, int status)
 			log_event(LOG_INFO, "io_fallback", "\"reason\":%s",
 				  log_json_str(buf, sizeof(buf), f->pf.fallback_reason));
 	} else {
-		send_to_child(f->sock, -1,
-			      f->pf.reason[0] ? f->pf.reason : strerror(r < 0 ? -r : EIO));
+		char reason[PACK_REASON_MAX];
+
+		snprintf(reason, sizeof(reason), "%s",
+			 f->pf.reason[0] ? f->pf.reason : strerror(r < 0 ? -r : EIO));
 		log_event(LOG_WARN, "prefetch_failed", "\"origin\":\"%s\",\"reason\":%s",
-			  pack_origin_name(f->src.origin),
-			  log_json_str(buf, sizeof(buf), f->pf.reason[0] ? f->pf.reason : "?"));
+			  pack_origin_name(f->src.origin), log_json_str(buf, sizeof(buf), reason));
+		if (try_next(f))
+			return;
+		send_to_child(f->sock, -1, reason);
 	}
 	if (f->done_cb)
 		f->done_cb(f);
@@ -76,20 +122,14 @@ static void after_cb(uv_work_t *w, int status)
 
 int packfeed_start(struct packfeed *f, uv_loop_t *loop, int sock)
 {
-	struct prefetch_opts opts = { .want = &f->want, .force_pread = f->force_pread };
 	int r;
 
 	f->sock = sock;
-	if ((r = prefetch_start(&f->pf, f->src.path, &opts)) < 0) {
+	f->loop = loop;
+	if ((r = start_prefetch(f)) < 0) {
 		send_to_child(sock, -1, "prefetch did not start");
 		log_event(LOG_WARN, "prefetch_failed", "\"error\":\"%s\"", strerror(-r));
 		return r;
-	}
-	f->active = true;
-	f->work.data = f;
-	if ((r = uv_queue_work(loop, &f->work, work_cb, after_cb)) < 0) {
-		prefetch_wait(&f->pf);
-		after_cb(&f->work, 0);
 	}
 	return 0;
 }

@@ -2,7 +2,8 @@
 /*
  * PID 1's side of the compile cache: choose the pack (KNEXT_PACK → PVC → image → none), prefetch it
  * with io_uring into a sealed memfd while the Node child boots, and hand the memfd to the child
- * over the notify socket (SCM_RIGHTS) the moment it is complete. Exactly one message is sent:
+ * over the notify socket (SCM_RIGHTS) the moment it is complete. A prefetch that fails (a frame
+ * that does not check) falls back to the next candidate; both are logged. Exactly one message is sent:
  * "X_KNEXT_PACK=1" with the descriptor, or "X_KNEXT_PACK=0" with the reason.
  */
 #ifndef KNEXT_PACKFEED_H
@@ -22,6 +23,8 @@
  * @pf:       the prefetch
  * @work:     waits for the prefetch on libuv's thread pool
  * @sock:     PID 1's end of the notify socket
+ * @cfg:      the configuration (for the next candidate after a failed prefetch)
+ * @loop:     PID 1's loop
  * @force_pread: KNEXT_IO=pread
  * @active:   a prefetch was started and must be closed
  * @done_cb:  called on the loop when the prefetch ended (may be NULL)
@@ -33,6 +36,8 @@ struct packfeed {
 	struct prefetch pf;
 	uv_work_t work;
 	int sock;
+	const struct knext_config *cfg;
+	uv_loop_t *loop;
 	bool force_pread;
 	bool active;
 	void (*done_cb)(struct packfeed *f);

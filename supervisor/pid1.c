@@ -179,7 +179,7 @@ static void signal_cb(uv_poll_t *h, int status, int events)
 static void notify_cb(struct notify_server *n, const struct notify_event *ev)
 {
 	struct pid1 *p = n->data;
-	char text[256], buf[300];
+	char text[256], buf[2 * sizeof(text) + 8];
 	size_t len;
 
 	switch (ev->type) {
@@ -196,6 +196,18 @@ static void notify_cb(struct notify_server *n, const struct notify_event *ev)
 		memcpy(text, ev->text, len);
 		text[len] = '\0';
 		log_event(LOG_DEBUG, "status", "\"text\":%s", log_json_str(buf, sizeof(buf), text));
+		break;
+	case NOTIFY_EV_WRITEBACK:
+		len = ev->text_len < sizeof(text) - 1 ? ev->text_len : sizeof(text) - 1;
+		memcpy(text, ev->text, len);
+		text[len] = '\0';
+		if (ev->err == 0)
+			log_event(LOG_INFO, "writeback", "\"pack\":%s",
+				  log_json_str(buf, sizeof(buf), text));
+		else
+			log_event(ev->err == -EBUSY ? LOG_INFO : LOG_WARN,
+				  ev->err == -EBUSY ? "writeback_busy" : "writeback_failed",
+				  "\"reason\":%s", log_json_str(buf, sizeof(buf), text));
 		break;
 	case NOTIFY_EV_SNAPSHOT:
 		len = ev->text_len < sizeof(text) - 1 ? ev->text_len : sizeof(text) - 1;
@@ -231,13 +243,14 @@ static void listen_found_cb(struct listenwatch *w)
 static int start_probes(struct pid1 *p)
 {
 	const struct knext_config *cfg = p->cfg;
-	char why[160], path[64];
+	char why[160], msg[2 * sizeof(why)], path[64];
 	uint64_t nonce;
 	int r;
 
 	if (probe_port_check(cfg->probe_port, cfg->port, why, sizeof(why)) < 0) {
+		/* JSON escaping can only lengthen the text: the buffer is twice its size. */
 		log_event(LOG_ERROR, "probe_port", "\"msg\":%s",
-			  log_json_str(path, sizeof(path), why));
+			  log_json_str(msg, sizeof(msg), why));
 		return -EINVAL;
 	}
 	if ((r = probe_server_init(&p->probes, &p->loop, &p->state, "0.0.0.0", cfg->probe_port)) <
@@ -352,7 +365,7 @@ static int helper_path(const struct knext_config *cfg, char *buf, size_t n)
 
 static int check_file(const char *what, const char *path, int mode)
 {
-	char buf[PATH_MAX + 8];
+	char buf[2 * PATH_MAX + 8];
 
 	if (access(path, mode) == 0)
 		return 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -314,6 +315,25 @@ static int add_entry(napi_env env, struct pack_writer *w, napi_value e)
 	return r;
 }
 
+/* Tells PID 1 how a write went (probes/PROTOCOL.md, X_KNEXT_WRITEBACK), so that a failure is a
+ * warning in its log at the default verbosity, and a busy lock an info line. */
+static void report_write(int r, const char *file, const char *why)
+{
+	char msg[4096]; /* NOTIFY_MAX_DATAGRAM */
+	int k;
+
+	if (notify_sock < 0)
+		return;
+	if (r == 0)
+		k = snprintf(msg, sizeof(msg), "X_KNEXT_WRITEBACK=written %s", file);
+	else
+		k = snprintf(msg, sizeof(msg), "X_KNEXT_WRITEBACK=%s %s: %s",
+			     r == -EBUSY ? "busy" : "failed", file, why[0] ? why : strerror(-r));
+	if (k > 0)
+		send(notify_sock, msg, (size_t)k < sizeof(msg) ? (size_t)k : sizeof(msg) - 1,
+		     MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* writePack(file: string, level: number, v8Tag: number, entries: [kind, key, hash, Buffer][]):
  * string | undefined — writes atomically (temp file, fsync, rename); returns why it failed. */
 static napi_value write_pack_js(napi_env env, napi_callback_info info)
@@ -352,6 +372,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	if (r == 0)
 		r = pack_writeback_file(file, &w, max_bytes, why, sizeof(why));
 	pack_writer_close(&w);
+	report_write(r, file, why);
 	free(file);
 	if (r == 0)
 		return undefined(env);
