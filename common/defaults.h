@@ -37,21 +37,4 @@
 /* knext-init's datagram to the default gateway at start (supervisor/announce.h): 1 on, 0 off. */
 #define KNEXT_DEFAULT_ANNOUNCE 1
 
-/**
- * struct knext_default - one documented default, for `knext-init --help` and the manifests.
- * @env:   the environment variable that overrides it
- * @value: the default, as text
- * @what:  one line of what it controls
- */
-struct knext_default {
-	const char *env;
-	const char *value;
-	const char *what;
-};
-
-/**
- * knext_defaults - the table, terminated by an entry whose @env is NULL.
- */
-extern const struct knext_default knext_defaults[];
-
 #endif
