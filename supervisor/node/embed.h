@@ -112,6 +112,13 @@ const char *embed_runtime(void);
 int embed_lazy_openssl(void);
 
 /**
+ * embed_restores_snapshots() - whether the backend restores struct embed_args.snapshot.
+ *
+ * Return: 1 or 0.
+ */
+int embed_restores_snapshots(void);
+
+/**
  * embed_run() - initialise Node once, run the bootstrap, spin the event loop until it is empty.
  * @args: see struct embed_args
  *

@@ -51,6 +51,12 @@ extern "C" int embed_lazy_openssl(void)
 	return 1;
 }
 
+// Node 18's embedder API restores no user-land snapshot.
+extern "C" int embed_restores_snapshots(void)
+{
+	return 0;
+}
+
 extern "C" void embed_use_extra_ca_certs(const char *file)
 {
 	node::crypto::UseExtraCaCerts(file);
@@ -287,10 +293,6 @@ extern "C" int embed_run(const struct embed_args *ea)
 	std::vector<std::string> argv(ea->argv, ea->argv + ea->argc);
 	builtins = ea->builtins;
 	main_thread = pthread_self();
-	// Node 18's embedder API restores no user-land snapshot.
-	if (ea->snapshot && ea->report)
-		ea->report("refused: the libnode " NODE_VERSION
-			   " runtime cannot restore snapshots");
 	uint64_t flags = node::ProcessInitializationFlags::kNoInitializeV8 |
 			 node::ProcessInitializationFlags::kNoInitializeNodeV8Platform;
 

@@ -378,6 +378,11 @@ extern "C" int embed_lazy_openssl(void)
 	return 0;
 }
 
+extern "C" int embed_restores_snapshots(void)
+{
+	return 1;
+}
+
 extern "C" void embed_use_extra_ca_certs(const char *file)
 {
 	node::crypto::UseExtraCaCerts(file);

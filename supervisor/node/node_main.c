@@ -63,7 +63,10 @@ static int snapshot_fits(const struct knext_config *c)
 	size_t len = 0;
 
 	rec = cache_find_snapshot_record(&len);
-	if (!rec)
+	if (!embed_restores_snapshots())
+		snprintf(why, sizeof(why), "refused: the %s runtime cannot restore snapshots",
+			 embed_runtime());
+	else if (!rec)
 		snprintf(why, sizeof(why),
 			 "refused: the pack has no record of the snapshot's build");
 	else if (!realpath(c->app_dir ? c->app_dir : "/app", app) ||
