@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define BENCH_MAX_PHASES 6
+#define BENCH_MAX_PHASES 8
 #define BENCH_REASON_LEN 512
 
 /**
@@ -21,6 +21,9 @@
  * @BENCH_EV_LIBNODE:   the child loaded libnode (`libnode_loaded`)
  * @BENCH_EV_SERVER:    server.js started (`server_start`)
  * @BENCH_EV_LISTENING: the HTTP server listens (`listening` or `server_listening`)
+ * @BENCH_EV_BOOTSTRAP: Node's heap is there, built in or restored from the app's startup
+ *                      snapshot (`bootstrap`, between `libnode_loaded` and `server_start`)
+ * @BENCH_EV_FIRST_BYTE: the server began sending its first response (`first_byte`)
  * @BENCH_EV_COUNT:     number of events
  */
 enum bench_event {
@@ -29,6 +32,8 @@ enum bench_event {
 	BENCH_EV_LIBNODE,
 	BENCH_EV_SERVER,
 	BENCH_EV_LISTENING,
+	BENCH_EV_BOOTSTRAP,
+	BENCH_EV_FIRST_BYTE,
 	BENCH_EV_COUNT,
 };
 

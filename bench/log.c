@@ -19,6 +19,14 @@ static const struct {
 	{ "server_start", BENCH_EV_SERVER },
 	{ "listening", BENCH_EV_LISTENING },
 	{ "server_listening", BENCH_EV_LISTENING },
+	{ "bootstrap", BENCH_EV_BOOTSTRAP },
+	{ "first_byte", BENCH_EV_FIRST_BYTE },
+};
+
+/* The events in the order a start reaches them. */
+static const enum bench_event event_order[] = {
+	BENCH_EV_SPAWN,	 BENCH_EV_LIBNODE,   BENCH_EV_BOOTSTRAP,
+	BENCH_EV_SERVER, BENCH_EV_LISTENING, BENCH_EV_FIRST_BYTE,
 };
 
 /* The name of the phase that ends at each event, and of the last one. */
@@ -28,6 +36,8 @@ static const char *const phase_before[BENCH_EV_COUNT] = {
 	[BENCH_EV_LIBNODE] = "libnode",
 	[BENCH_EV_SERVER] = "node boot",
 	[BENCH_EV_LISTENING] = "server start",
+	[BENCH_EV_BOOTSTRAP] = "restore",
+	[BENCH_EV_FIRST_BYTE] = "first request",
 };
 
 static int event_lookup(const char *name)
@@ -105,9 +115,10 @@ static void phase_add(struct bench_phases *p, const char *name, double ms)
  * @listen_ms: spawn to the first accepted connection
  * @out:       the phases; their durations add up to @total_ms
  *
- * With knext-init's events: init (to `spawn`), libnode (to `libnode_loaded`), node boot (to
- * `server_start`), server start (to listening), first request (to the 200), skipping events that
- * were not logged. Without them: start (to the first accepted connection) and first request.
+ * With knext-init's events: init (to `spawn`), libnode (to `libnode_loaded`), restore (to
+ * `bootstrap`: Node's start, the snapshot's restore), node boot (to `server_start`), server start
+ * (to listening), first request (to `first_byte`, else to the 200), response (to the 200),
+ * skipping events that were not logged. Without them: start (to the first accepted connection) and first request.
  */
 void bench_phases_split(const struct bench_log *log, double total_ms, double listen_ms,
 			struct bench_phases *out)
@@ -116,7 +127,8 @@ void bench_phases_split(const struct bench_log *log, double total_ms, double lis
 
 	memset(out, 0, sizeof(*out));
 	if (log->seen & ~(1u << BENCH_EV_EXEC)) {
-		for (int ev = BENCH_EV_SPAWN; ev < BENCH_EV_COUNT; ev++) {
+		for (size_t i = 0; i < sizeof(event_order) / sizeof(event_order[0]); i++) {
+			enum bench_event ev = event_order[i];
 			double t = log->ts_ms[ev];
 
 			if (!(log->seen & (1u << ev)))
@@ -129,7 +141,10 @@ void bench_phases_split(const struct bench_log *log, double total_ms, double lis
 			phase_add(out, phase_before[ev], t - at);
 			at = t;
 		}
-		phase_add(out, "first request", total_ms - at);
+		/* After the server's first byte, what is left is the answer's way to the client. */
+		phase_add(out,
+			  log->seen & (1u << BENCH_EV_FIRST_BYTE) ? "response" : "first request",
+			  total_ms - at);
 		return;
 	}
 	if (listen_ms > total_ms)

@@ -23,6 +23,7 @@ static const struct {
 } palette[] = {
 	{ "start", "#4e79a7" },	    { "init", "#76b7b2" },	   { "libnode", "#59a14f" },
 	{ "node boot", "#edc948" }, { "server start", "#e15759" }, { "first request", "#f28e2b" },
+	{ "restore", "#b07aa1" },   { "response", "#bab0ac" },
 };
 
 static const char *phase_color(const char *name)

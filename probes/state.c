@@ -13,9 +13,11 @@ static const char *const phase_names[PROBE_PHASE_COUNT] = {
 	[PROBE_PHASE_EXEC] = "exec",
 	[PROBE_PHASE_PREFETCH_DONE] = "prefetch_done",
 	[PROBE_PHASE_LIBNODE_LOADED] = "libnode_loaded",
+	[PROBE_PHASE_BOOTSTRAP] = "bootstrap",
 	[PROBE_PHASE_SERVER_START] = "server_start",
 	[PROBE_PHASE_SERVER_LISTENING] = "server_listening",
 	[PROBE_PHASE_FIRST_REQUEST] = "first_request",
+	[PROBE_PHASE_FIRST_BYTE] = "first_byte",
 };
 
 static const char *const path_names[PROBE_PATH_COUNT] = {

@@ -19,18 +19,23 @@
  * @PROBE_PHASE_EXEC:             the child was exec'd
  * @PROBE_PHASE_PREFETCH_DONE:    the compile-cache pack is in memory (or known absent)
  * @PROBE_PHASE_LIBNODE_LOADED:   the child has libnode loaded and V8 running
+ * @PROBE_PHASE_BOOTSTRAP:        Node's heap is there (built in, or restored from the app's
+ *                                startup snapshot) and knext's bootstrap starts
  * @PROBE_PHASE_SERVER_START:     the bootstrap hands over to the app's entry (server.js)
  * @PROBE_PHASE_SERVER_LISTENING: the app's HTTP server listens
- * @PROBE_PHASE_FIRST_REQUEST:    the app answered its first request
+ * @PROBE_PHASE_FIRST_REQUEST:    the app's server received its first request
+ * @PROBE_PHASE_FIRST_BYTE:       the app's server began sending its first response
  * @PROBE_PHASE_COUNT:            number of phases
  */
 enum probe_phase {
 	PROBE_PHASE_EXEC,
 	PROBE_PHASE_PREFETCH_DONE,
 	PROBE_PHASE_LIBNODE_LOADED,
+	PROBE_PHASE_BOOTSTRAP,
 	PROBE_PHASE_SERVER_START,
 	PROBE_PHASE_SERVER_LISTENING,
 	PROBE_PHASE_FIRST_REQUEST,
+	PROBE_PHASE_FIRST_BYTE,
 	PROBE_PHASE_COUNT
 };
 

@@ -16,6 +16,8 @@
 /* @knext-constants */
 
 const knext = process._linkedBinding('knext');
+// Node's start, and the restore of the app's startup snapshot when there is one, end here.
+knext.notify('X_KNEXT_PHASE=bootstrap');
 const path = require('path');
 const net = require('net');
 const v8 = require('v8');
@@ -40,11 +42,29 @@ net.Server.prototype.listen = function knextListen(...args) {
 			announced = true;
 			knext.notify(`READY=1\nX_KNEXT_PHASE=server_listening\nSTATUS=listening on port ${p}`);
 			reportCache();
-			this.once('request', () => knext.notify('X_KNEXT_PHASE=first_request'));
+			// Before the app's own listeners: the first response may be sent at once.
+			this.prependOnceListener('request', firstRequest);
 		});
 	}
 	return listen.apply(this, args);
 };
+
+// Where the first request's time goes: received (first_request), first bytes of the answer
+// sent (first_byte: headers and body leave with the first write, end or flushHeaders).
+function firstRequest(req, res) {
+	knext.notify('X_KNEXT_PHASE=first_request');
+	let sent = false;
+	for (const name of ['write', 'end', 'flushHeaders']) {
+		const method = res[name];
+		res[name] = function knextFirstByte(...args) {
+			if (!sent) {
+				sent = true;
+				knext.notify('X_KNEXT_PHASE=first_byte');
+			}
+			return Reflect.apply(method, this, args);
+		};
+	}
+}
 
 // Liveness: a heartbeat from the event loop; a blocked loop stops it.
 const heartbeat = Number(env.KNEXT_HEARTBEAT_MS) || KNEXT_DEFAULT_HEARTBEAT_MS;

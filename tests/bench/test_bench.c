@@ -88,6 +88,25 @@ Test(phases, knext_split_adds_up)
 	for (int i = 0; i < ph.n; i++)
 		sum += ph.ms[i];
 	cr_assert_float_eq(sum, 450, 1e-9);
+
+	/* With the restore and the first byte: seven phases, still adding up. */
+	log.seen |= (1u << BENCH_EV_BOOTSTRAP) | (1u << BENCH_EV_FIRST_BYTE);
+	log.ts_ms[BENCH_EV_BOOTSTRAP] = 70;
+	log.ts_ms[BENCH_EV_FIRST_BYTE] = 420;
+	bench_phases_split(&log, 450, 301, &ph);
+	cr_assert_eq(ph.n, 7);
+	cr_assert_str_eq(ph.name[2], "restore");
+	cr_assert_float_eq(ph.ms[2], 30, 1e-9);
+	cr_assert_str_eq(ph.name[3], "node boot");
+	cr_assert_float_eq(ph.ms[3], 30, 1e-9);
+	cr_assert_str_eq(ph.name[5], "first request");
+	cr_assert_float_eq(ph.ms[5], 120, 1e-9);
+	cr_assert_str_eq(ph.name[6], "response");
+	cr_assert_float_eq(ph.ms[6], 30, 1e-9);
+	sum = 0;
+	for (int i = 0; i < ph.n; i++)
+		sum += ph.ms[i];
+	cr_assert_float_eq(sum, 450, 1e-9);
 }
 
 Test(phases, missing_events_and_clamping)
