@@ -143,10 +143,11 @@ int snapshot_build_record_env(const struct snapshot_build *b)
  * Returns the exit status as waitpid() gives it, or -errno.
  */
 static int build_once(const struct snapshot_build *b, const char *app, const char *node,
-		      const char *list, const char *blob, const char *err)
+		      const char *list, const char *blob, const char *err, bool warm)
 {
 	char envs[4][PATH_MAX + 32], js[PATH_MAX], rec[PATH_MAX];
-	char *envp[] = { envs[0], envs[1], envs[2], b->embedded ? envs[3] : NULL, NULL };
+	char warmup[sizeof(b->warmup) + 32];
+	char *envp[7] = { envs[0], envs[1], envs[2] }, **e = envp + 3;
 	/* knext-node builds in its own mode (KNEXT_SNAPSHOT_OUT), so that its bootstrap runs at
 	 * restore; the node CLI with --build-snapshot. */
 	char *argv[] = { (char *)node,
@@ -168,6 +169,14 @@ static int build_once(const struct snapshot_build *b, const char *app, const cha
 	snprintf(envs[0], sizeof(envs[0]), "KNEXT_APP_DIR=%s", app);
 	snprintf(envs[1], sizeof(envs[1]), "KNEXT_SNAPSHOT_MODULES=%s", list);
 	snprintf(envs[2], sizeof(envs[2]), "KNEXT_SNAPSHOT_ENV=%s", rec);
+	snprintf(warmup, sizeof(warmup), "KNEXT_SNAPSHOT_WARMUP=%s", b->warmup);
+	if (b->embedded)
+		*e++ = envs[3];
+	if (warm && b->warmup[0])
+		*e++ = warmup;
+	if (warm && b->warmup[0] && b->warmup_manifest)
+		*e++ = "KNEXT_SNAPSHOT_WARMUP_MANIFEST=1";
+	*e = NULL;
 	unlink(blob);
 	pid = fork();
 	if (pid < 0)
@@ -198,6 +207,8 @@ static void print_failure(const char *err)
 	if (read_file(err, &text, &len) < 0)
 		return;
 	line = strstr(text, "snapshot: loading ");
+	if (!line)
+		line = strstr(text, "snapshot: the warm-up ");
 	if (line) {
 		line[strcspn(line, "\n")] = '\0';
 		fprintf(stderr, "cache warm: %s\n", line);
@@ -208,6 +219,35 @@ static void print_failure(const char *err)
 		fprintf(stderr, "%s\n", text + len);
 	}
 	free(text);
+}
+
+/* @what ended as waitpid()'s @status says, one line. */
+static void print_status(const char *what, int status)
+{
+	fprintf(stderr, "cache warm: %s %s %d\n", what,
+		status > 0 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+		status < 0	    ? status :
+		WIFSIGNALED(status) ? WTERMSIG(status) :
+				      WEXITSTATUS(status));
+}
+
+/* The builder's line for each warm-up request it served (URL, status, size, time); how many. */
+static int print_warmup(const char *err)
+{
+	static const char tag[] = "snapshot: warm-up ";
+	char *text, *line, *end;
+	size_t len;
+	int n = 0;
+
+	if (read_file(err, &text, &len) < 0)
+		return 0;
+	for (line = text; (line = strstr(line, tag)); line = end) {
+		end = line + strcspn(line, "\n");
+		if (line == text || line[-1] == '\n')
+			n += printf("cache warm: %.*s\n", (int)(end - line), line) > 0;
+	}
+	free(text);
+	return n;
 }
 
 /*
@@ -235,7 +275,7 @@ static void name_breaking_module(const struct snapshot_build *b, const char *app
 			n += mods[cut] == '\n';
 		if (write_file(list, mods, cut) < 0)
 			return;
-		if (build_once(b, app, node, list, blob, err) == 0)
+		if (build_once(b, app, node, list, blob, err, false) == 0)
 			lo = mid;
 		else
 			hi = mid;
@@ -319,6 +359,7 @@ int snapshot_build_run(struct snapshot_build *b, const char *app, const char *no
 	char exe[PATH_MAX], list[PATH_MAX], blob[PATH_MAX], err[PATH_MAX], rec[PATH_MAX];
 	char *mods = NULL, *blob_data = NULL, *rec_data = NULL;
 	size_t mods_len, blob_len, rec_len;
+	bool warm = b->warmup[0] != '\0';
 	int r, status;
 
 	path_in(b, "modules", list);
@@ -334,13 +375,18 @@ int snapshot_build_run(struct snapshot_build *b, const char *app, const char *no
 				"(no response finished)\n");
 		return r;
 	}
-	status = build_once(b, app, exe, list, blob, err);
+	status = build_once(b, app, exe, list, blob, err, warm);
+	/* Loading the modules broke it (exit 3): the same without warm-up. */
+	if (status != 0 && warm && !(status > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3)) {
+		/* The loaded server's snapshot is still worth having. */
+		print_status("the snapshot's warm-up failed: the build", status);
+		print_failure(err);
+		fprintf(stderr, "cache warm: building the snapshot without warm-up\n");
+		warm = false;
+		status = build_once(b, app, exe, list, blob, err, false);
+	}
 	if (status != 0) {
-		fprintf(stderr, "cache warm: no snapshot: the build %s %d\n",
-			status > 0 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
-			status < 0	    ? status :
-			WIFSIGNALED(status) ? WTERMSIG(status) :
-					      WEXITSTATUS(status));
+		print_status("no snapshot: the build", status);
 		print_failure(err);
 		if (status > 0 && WIFSIGNALED(status))
 			name_breaking_module(b, app, exe, mods, mods_len);
@@ -352,9 +398,11 @@ int snapshot_build_run(struct snapshot_build *b, const char *app, const char *no
 		fprintf(stderr, "cache warm: no snapshot: %s\n", strerror(-r));
 		goto out;
 	}
+	warm = warm && print_warmup(err) > 0;
 	r = add_to_pack(pack, blob_data, blob_len, rec_data, rec_len, b->stored);
 	if (!r)
-		printf("cache warm: snapshot of %zu bytes added to %s\n", blob_len, pack);
+		printf("cache warm: snapshot of %zu bytes added to %s%s\n", blob_len, pack,
+		       warm ? " (warmed up)" : "");
 out:
 	free(mods);
 	free(blob_data);

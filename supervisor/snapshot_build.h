@@ -17,11 +17,17 @@
  * @stored:   store the blob uncompressed in the pack (see README, "The startup snapshot")
  * @embedded: the builder is knext-node's build mode (KNEXT_SNAPSHOT_OUT), not `node
  *            --build-snapshot`
+ * @warmup:   the URLs the builder serves in memory before the snapshot is taken, one a line
+ *            (empty: a snapshot of the loaded server, not warmed up)
+ * @warmup_manifest: the builder also serves the routes Next's manifests list as prerendered or
+ *            static
  */
 struct snapshot_build {
 	char dir[PATH_MAX];
 	bool stored;
 	bool embedded;
+	char warmup[8192];
+	bool warmup_manifest;
 };
 
 /**
@@ -48,7 +54,8 @@ int snapshot_build_record_env(const struct snapshot_build *b);
  * @node: the node command of the warm-up run (found in PATH like execvp() does)
  * @pack: the pack the warm-up run wrote; rewritten with the snapshot added
  *
- * A build that fails leaves the pack as it was and prints one line naming the module that broke it.
+ * A build whose warm-up fails is made again without it (one line says why). A build that fails
+ * leaves the pack as it was and prints one line naming the module that broke it.
  *
  * Return: 0 or -errno.
  */

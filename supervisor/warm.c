@@ -26,9 +26,14 @@
 static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
-	      "[--timeout-ms N] [--snapshot|--snapshot-zstd] [-- NODE SCRIPT...]\n"
+	      "[--timeout-ms N] [--snapshot|--snapshot-zstd] [--no-snapshot-warmup] "
+	      "[-- NODE SCRIPT...]\n"
 	      "The first --url defaults to the basePath + \"/\" (KNEXT_BASE_PATH, else the build's);\n"
-	      "a build made for another zone (KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX) is refused.\n",
+	      "a build made for another zone (KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX) is refused.\n"
+	      "--snapshot adds a startup snapshot of the server warmed up: before the snapshot is\n"
+	      "taken, its builder serves the --url paths in memory (by default \"/\" and the routes\n"
+	      "Next's manifests list as prerendered or static); --no-snapshot-warmup snapshots the\n"
+	      "loaded server without serving anything.\n",
 	      stderr);
 }
 
@@ -170,6 +175,7 @@ int warm_cli_main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "snapshot", no_argument, NULL, 's' },
 		{ "snapshot-zstd", no_argument, NULL, 'z' },
+		{ "no-snapshot-warmup", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -178,6 +184,7 @@ int warm_cli_main(int argc, char **argv)
 	char why[2 * ZONE_PATH_MAX + 256];
 	struct knext_zone zone;
 	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
+	int snap_warm = 1;
 	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
 	long deadline;
@@ -214,6 +221,9 @@ int warm_cli_main(int argc, char **argv)
 			snapshot = 1;
 			snap_zstd = 1;
 			break;
+		case 'W':
+			snap_warm = 0;
+			break;
 		default:
 			usage();
 			return opt == 'h' ? 0 : 2;
@@ -235,6 +245,7 @@ int warm_cli_main(int argc, char **argv)
 		fprintf(stderr, "cache warm: %s\n", why);
 		return 1;
 	}
+	snap.warmup_manifest = nurls == 0;
 	if (nurls == 0) {
 		if (zone_default_url(abs_app, zone.base_path, first_url, sizeof(first_url)) < 0) {
 			fprintf(stderr, "cache warm: KNEXT_BASE_PATH is too long\n");
@@ -265,6 +276,14 @@ int warm_cli_main(int argc, char **argv)
 	}
 	snap.stored = !snap_zstd;
 	snap.embedded = optind >= argc;
+	for (int i = 0; snap_warm && i < nurls; i++) {
+		size_t at = strlen(snap.warmup), n = strlen(urls[i]);
+
+		if (at + n + 2 > sizeof(snap.warmup))
+			break;
+		memcpy(snap.warmup + at, urls[i], n);
+		memcpy(snap.warmup + at + n, "\n", 2);
+	}
 	if (snapshot && (r = snapshot_build_init(&snap)) < 0) {
 		fprintf(stderr, "cache warm: no scratch directory for the snapshot: %s\n",
 			strerror(-r));

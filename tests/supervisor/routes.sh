@@ -1,7 +1,8 @@
 # Routes of a built fixture app, fetched and normalised for comparison (sourced by bash suites).
 
 # routes_list APP: every route of the standalone app APP, one a line: its App Router routes from
-# .next/app-path-routes-manifest.json (a [param] filled in, /dynamic with a name) and /hello.txt.
+# .next/app-path-routes-manifest.json (a [param] filled in, /dynamic with two names) and
+# /hello.txt.
 routes_list() {
 	python3 - "$1/.next/app-path-routes-manifest.json" <<'PY'
 import json, re, sys
@@ -10,7 +11,10 @@ for r in routes:
     if r.startswith('/_'):
         continue
     r = re.sub(r'\[[^/]+\]', '7', r)
-    print(r + '?name=knext' if r == '/dynamic' else r)
+    if r == '/dynamic':
+        print(r + '?name=knext')
+        r += '?name=second'
+    print(r)
 print('/hello.txt')
 PY
 }

