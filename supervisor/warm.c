@@ -45,10 +45,10 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Embedded mode records the pack itself (KNEXT_RECORD_PACK); with a command, exec mode keeps
- * that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
+/* Embedded mode records the pack itself (KNEXT_RECORD_PACK), starting from it with @from_pack;
+ * with a command, exec mode keeps that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
 static pid_t start_app(const char *app, const char *out, int port, char **cmd,
-		       const struct snapshot_build *snap)
+		       const struct snapshot_build *snap, bool from_pack)
 {
 	char exe[PATH_MAX], num[16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -85,6 +85,8 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd,
 			_exit(127);
 	} else {
 		setenv("KNEXT_RECORD_PACK", out, 1);
+		if (from_pack)
+			setenv("KNEXT_PACK", out, 1);
 		if (snap && snapshot_build_record_env(snap) < 0)
 			_exit(127);
 	}
@@ -166,6 +168,42 @@ static void stop_app(pid_t pid)
 	}
 }
 
+/*
+ * One run of the app: started (recording into @out), ready on @urls[0], every URL requested, then
+ * stopped with SIGTERM (it writes the pack as it exits).
+ * Return: 0, or -1 after one line saying why.
+ */
+static int serve_app(const char *app, const char *out, int port, char **cmd,
+		     const struct snapshot_build *snap, bool from_pack, const char *const *urls,
+		     int nurls, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	pid_t pid = start_app(app, out, port, cmd, snap, from_pack);
+	int r, status;
+
+	if (pid < 0) {
+		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+		return -1;
+	}
+	r = wait_ready(port, urls[0], deadline, pid);
+	if (r < 0) {
+		fprintf(stderr, "cache warm: %s did not answer 200 on %s: %s\n", app, urls[0],
+			r == -ECHILD ? "it exited" : "timed out");
+		if (r != -ECHILD)
+			stop_app(pid);
+		return -1;
+	}
+	for (int i = 0; i < nurls; i++) {
+		int code = probe_cli_request(port, urls[i], timeout_ms, NULL, 0);
+
+		fprintf(stderr, "cache warm: GET %s -> %d\n", urls[i], code);
+	}
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "cache warm: the app did not exit cleanly (status %d)\n", status);
+	return 0;
+}
+
 int warm_cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -183,12 +221,10 @@ int warm_cli_main(int argc, char **argv)
 	char abs_out[PATH_MAX], abs_app[PATH_MAX], first_url[ZONE_PATH_MAX + 2];
 	char why[2 * ZONE_PATH_MAX + 256];
 	struct knext_zone zone;
-	int nurls = 0, port = 0, timeout_ms = 60000, opt, status, r, snapshot = 0, snap_zstd = 0;
+	int nurls = 0, port = 0, timeout_ms = 60000, opt, r, snapshot = 0, snap_zstd = 0;
 	int snap_warm = 1;
 	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
-	long deadline;
-	pid_t pid;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
@@ -290,28 +326,9 @@ int warm_cli_main(int argc, char **argv)
 		snapshot_build_close(&snap);
 		return 1;
 	}
-	deadline = now_ms() + timeout_ms;
-	if ((pid = start_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL,
-			     snapshot ? &snap : NULL)) < 0) {
-		fprintf(stderr, "cache warm: cannot start the app: %s\n", strerror(-pid));
+	if (serve_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL,
+		      snapshot ? &snap : NULL, false, urls, nurls, timeout_ms) < 0)
 		goto fail;
-	}
-	r = wait_ready(port, urls[0], deadline, pid);
-	if (r < 0) {
-		fprintf(stderr, "cache warm: %s did not answer 200 on %s: %s\n", abs_app, urls[0],
-			r == -ECHILD ? "it exited" : "timed out");
-		if (r != -ECHILD)
-			stop_app(pid);
-		goto fail;
-	}
-	for (int i = 0; i < nurls; i++) {
-		int code = probe_cli_request(port, urls[i], timeout_ms, NULL, 0);
-
-		fprintf(stderr, "cache warm: GET %s -> %d\n", urls[i], code);
-	}
-	kill(pid, SIGTERM);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fprintf(stderr, "cache warm: the app did not exit cleanly (status %d)\n", status);
 
 	memset(&pk, 0, sizeof(pk));
 	if ((r = pack_open(&pk, abs_out)) < 0 || (r = pack_verify(&pk)) < 0) {
@@ -326,9 +343,18 @@ int warm_cli_main(int argc, char **argv)
 	/* A snapshot that cannot be built leaves the pack without one: pods start from the cache. */
 	if (snapshot) {
 		fflush(stdout);
-		snapshot_build_run(&snap, abs_app, snap.embedded ? knext_node_path() : argv[optind],
-				   abs_out);
+		r = snapshot_build_run(&snap, abs_app,
+				       snap.embedded ? knext_node_path() : argv[optind], abs_out);
 		snapshot_build_close(&snap);
+		/* V8 refuses code cache made outside a heap restored from the snapshot, and the
+		 * pack's was recorded before there was one: a run restored from the new pack records
+		 * what a pod compiles after the restore (server.js, modules outside the snapshot),
+		 * and keeps the snapshot (it proves the restore, too). */
+		if (r == 0 && snap.embedded) {
+			fflush(stdout);
+			serve_app(abs_app, abs_out, port, NULL, NULL, true, urls, nurls,
+				  timeout_ms);
+		}
 	}
 	return 0;
 fail:

@@ -540,6 +540,30 @@ function warmUrls(config) {
 	return [...urls];
 }
 
+// App Router route handlers (route.js) answer with fetch's Request and Response, which cannot be
+// in a snapshot (undici brings http and tls): a matcher for their URLs, which the warm-up skips.
+function routeHandlerMatcher(config) {
+	const base = JSON.parse(config).basePath || '';
+	let routes = {};
+	try {
+		routes = JSON.parse(fs.readFileSync(path.join(appDir, '.next',
+			'app-path-routes-manifest.json'), 'utf8'));
+	} catch {
+		// no App Router
+	}
+	const esc = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+	const res = Object.entries(routes).filter(([file]) => file.endsWith('/route')).map(([, r]) =>
+		new RegExp('^' + r.split('/').map((seg) =>
+			/^\[\[\.\.\..+\]\]$/.test(seg) ? '.*' : /^\[\.\.\..+\]$/.test(seg) ? '.+' :
+				/^\[.+\]$/.test(seg) ? '[^/]+' : esc(seg)).join('/') + '/?$'));
+	return (url) => {
+		let p = url.split('?')[0];
+		if (base && (p === base || p.startsWith(base + '/')))
+			p = p.slice(base.length) || '/';
+		return res.some((re) => re.test(p));
+	};
+}
+
 // Process listeners a warm-up adds (Next's router installs error loggers per server) go with it.
 const WARM_EVENTS = ['uncaughtException', 'unhandledRejection', 'rejectionHandled', 'warning',
 	'exit', 'beforeExit', 'SIGINT', 'SIGTERM'];
@@ -608,7 +632,13 @@ async function warmUp(urls, config, standIns) {
 		dir: appDir + path.sep, port: 3000, isDev: false, hostname: 'localhost',
 		minimalMode: false, quiet: false,
 	});
+	const isRouteHandler = routeHandlerMatcher(config);
 	for (const url of urls) {
+		if (isRouteHandler(url)) {
+			process.stderr.write(`snapshot: no warm-up of ${url}: a route handler (fetch's ` +
+				'Request and Response cannot be in a snapshot)\n');
+			continue;
+		}
 		const t0 = performance.now();
 		const res = await warmOne(requestHandler, url, 'localhost:3000');
 		process.stderr.write(`snapshot: warm-up GET ${url} -> ${res.statusCode}, ` +
