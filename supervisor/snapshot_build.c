@@ -231,20 +231,26 @@ static void print_status(const char *what, int status)
 				      WEXITSTATUS(status));
 }
 
-/* The builder's line for each warm-up request it served (URL, status, size, time); how many. */
+/*
+ * The builder's line for each warm-up request it served (URL, status, size, time) or skipped;
+ * how many it served.
+ */
 static int print_warmup(const char *err)
 {
-	static const char tag[] = "snapshot: warm-up ";
+	static const char served[] = "snapshot: warm-up ", skipped[] = "snapshot: no warm-up ";
 	char *text, *line, *end;
 	size_t len;
 	int n = 0;
 
 	if (read_file(err, &text, &len) < 0)
 		return 0;
-	for (line = text; (line = strstr(line, tag)); line = end) {
+	for (line = text; *line; line = *end ? end + 1 : end) {
 		end = line + strcspn(line, "\n");
-		if (line == text || line[-1] == '\n')
-			n += printf("cache warm: %.*s\n", (int)(end - line), line) > 0;
+		if (strncmp(line, served, sizeof(served) - 1) &&
+		    strncmp(line, skipped, sizeof(skipped) - 1))
+			continue;
+		printf("cache warm: %.*s\n", (int)(end - line), line);
+		n += !strncmp(line, served, sizeof(served) - 1);
 	}
 	free(text);
 	return n;
