@@ -3,10 +3,11 @@
 # binary as PID 1 under `unshare --pid --fork --mount-proc` and the real fixture app: FIFOs at
 # every pack path, a cut-off error message, write-back to a read-only bind mount, to a full
 # loop-mounted ext4, with temp files of killed writers left behind, and with the lock held.
-# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR
+# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR CRAFTPACK
 set -u
 K=$(realpath "$1")
 SRC=$(realpath "$2")
+CRAFT=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 
@@ -29,7 +30,8 @@ cleanup_mounts() {
 trap 'cleanup_mounts; _tap_cleanup' EXIT
 
 # run_app LOG [ENV...]: start the app as PID 1, wait up to 60 s for /, then SIGTERM and wait up to
-# 60 s more. Sets CODE (exit status, 124 when it had to be killed) and UP (1 when / answered).
+# 60 s more. Sets CODE (exit status, 124 when it had to be killed), UP (1 when / answered) and
+# HWM (PID 1's peak resident memory in kB, read just before the SIGTERM).
 run_app() {
 	local log=$1
 	shift
@@ -44,13 +46,16 @@ run_app() {
 		kill -0 "$u" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -TERM "$(pgrep -P "$(pgrep -P "$u" | head -1)" | head -1)" 2>/dev/null ||
+	local pid1
+	pid1=$(pgrep -P "$(pgrep -P "$u" | head -1)" | head -1)
+	HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid1/status" 2>/dev/null)
+	kill -TERM "$pid1" 2>/dev/null ||
 		kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
 	wait "$u"
 	CODE=$?
 }
 
-plan 10
+plan 11
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -173,4 +178,20 @@ run_app "$tmp/wb.log" KNEXT_CACHE_WRITEBACK=1 KNEXT_CACHE_DIR="$tmp/pvc"
 grep -q '"level":"info","event":"writeback","pack"' "$tmp/wb.log" &&
 	ok "the write-back is one info line" ||
 	not_ok "write-back logged" "" "$(grep -i writeback "$tmp/wb.log")"
+
+# 11. A crafted pack with the app's identity whose one frame of 16 raw bytes claims 1 GiB of
+# compressed bytes (a hole): refused from its frame table before any of it is read; PID 1's peak
+# memory stays small and the start goes on with the image's pack.
+if [ ! -s "$app/.knext/cache.pack" ]; then
+	skip "a crafted 1 GiB frame is refused before it is read" "no pack from cache warm"
+elif ! "$CRAFT" "$app/.knext/cache.pack" "$tmp/big.pack" 16 16 $((1 << 30)); then
+	not_ok "a crafted 1 GiB frame is refused before it is read" "craftpack failed"
+else
+	run_app "$tmp/big.log" KNEXT_PACK="$tmp/big.pack"
+	grep -q '"event":"prefetch_failed".*more than zstd makes' "$tmp/big.log" &&
+		grep -q '"event":"prefetch_done","origin":"image"' "$tmp/big.log" &&
+		[ "$UP" = 1 ] && [ -n "$HWM" ] && [ "$HWM" -lt 131072 ] &&
+		ok "a crafted 1 GiB frame is refused unread; PID 1 peak RSS ${HWM} kB" ||
+		not_ok "crafted 1 GiB frame" "up=$UP hwm=${HWM}kB" "$(grep -E 'prefetch|cache' "$tmp/big.log")"
+fi
 done_testing
