@@ -450,7 +450,7 @@ static void queue_read(struct prefetch_run *r, uint32_t k, uint32_t skip)
 static char uring_refused[96];
 static pthread_mutex_t uring_refused_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void uring_refuse(const char *reason)
+void prefetch_refuse_uring(const char *reason)
 {
 	pthread_mutex_lock(&uring_refused_lock);
 	if (!uring_refused[0])
@@ -469,7 +469,7 @@ static void uring_give_up(struct prefetch_run *r, const char *what, int err)
 	snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "%s: %s", what,
 		 strerror(-err));
 	if (strcmp(what, "io_uring submit") == 0)
-		uring_refuse(r->p->fallback_reason);
+		prefetch_refuse_uring(r->p->fallback_reason);
 	while (r->inflight && io_uring_sq_ready(&r->ring) < r->inflight &&
 	       io_uring_wait_cqe(&r->ring, &cqe) == 0) {
 		io_uring_cqe_seen(&r->ring, cqe);

@@ -20,6 +20,7 @@
 #include "supervisor/snapshot.h"
 #include "probes/server.h"
 #include "probes/state.h"
+#include "supervisor/uring_guard.h"
 
 /**
  * enum pid1_stage - the shutdown state machine.
@@ -54,6 +55,7 @@ struct pid1 {
 	bool probes_on;
 	struct listenwatch listen_watch;
 	bool listen_watch_on;
+	struct uring_guard uring;
 	int exit_code;
 };
 

@@ -2,12 +2,14 @@
 # The pack path and write-back under the faults a cluster produces (issue: hardening), on the real
 # binary as PID 1 under `unshare --pid --fork --mount-proc` and the real fixture app: FIFOs at
 # every pack path, a cut-off error message, write-back to a read-only bind mount, to a full
-# loop-mounted ext4, with temp files of killed writers left behind, and with the lock held.
-# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR CRAFTPACK
+# loop-mounted ext4, with temp files of killed writers left behind, and with the lock held; a
+# crafted 1 GiB frame; a seccomp profile that refuses io_uring_enter.
+# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR CRAFTPACK SECCOMP_EXEC
 set -u
 K=$(realpath "$1")
 SRC=$(realpath "$2")
 CRAFT=$(realpath "$3")
+SECCOMP=$(realpath "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 
@@ -23,6 +25,8 @@ fi
 tap_workdir
 export KNEXT_PROBE_PORT=0
 NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+# Commands that run_app puts between the namespace and knext-init (which they exec).
+WRAP=()
 mounts=()
 cleanup_mounts() {
 	for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null; done
@@ -36,7 +40,7 @@ run_app() {
 	local log=$1
 	shift
 	local port=$((20000 + RANDOM % 20000))
-	env "$@" PORT=$port KNEXT_APP_DIR="$app" timeout -s KILL 120 "${NS[@]}" "$K" \
+	env "$@" PORT=$port KNEXT_APP_DIR="$app" timeout -s KILL 120 "${NS[@]}" "${WRAP[@]}" "$K" \
 		2>"$log" >/dev/null &
 	local u=$!
 	pids+=("$u")
@@ -49,13 +53,14 @@ run_app() {
 	local pid1
 	pid1=$(pgrep -P "$(pgrep -P "$u" | head -1)" | head -1)
 	HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid1/status" 2>/dev/null)
+	SECCOMP_MODE=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid1/status" 2>/dev/null)
 	kill -TERM "$pid1" 2>/dev/null ||
 		kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
 	wait "$u"
 	CODE=$?
 }
 
-plan 11
+plan 12
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -193,5 +198,26 @@ else
 		[ "$UP" = 1 ] && [ -n "$HWM" ] && [ "$HWM" -lt 131072 ] &&
 		ok "a crafted 1 GiB frame is refused unread; PID 1 peak RSS ${HWM} kB" ||
 		not_ok "crafted 1 GiB frame" "up=$UP hwm=${HWM}kB" "$(grep -E 'prefetch|cache' "$tmp/big.log")"
+fi
+
+# 12. A seccomp profile that allows io_uring_setup but refuses io_uring_enter (libseccomp, applied
+# to knext-init as PID 1 and inherited by the app), behind the damaged PVC pack of case 3: one
+# warning, both packs read with pread, the app (whose libuv would abort on such a ring) serves
+# and stops cleanly.
+if [ ! -s "$app/.knext/cache.pack" ]; then
+	skip "io_uring_enter refused by seccomp: pread" "no pack from cache warm"
+else
+	WRAP=("$SECCOMP" io_uring_enter --)
+	run_app "$tmp/seccomp.log" KNEXT_CACHE_DIR="$tmp/pvc-bad"
+	WRAP=()
+	[ "$(grep -c '"event":"io_uring_refused","reason":"io_uring_enter: Operation not permitted"' \
+		"$tmp/seccomp.log")" = 1 ] &&
+		grep -q '"event":"prefetch_failed","origin":"pvc"' "$tmp/seccomp.log" &&
+		grep -q '"event":"prefetch_done","origin":"image".*"io":"pread"' "$tmp/seccomp.log" &&
+		[ "$(grep -c '"event":"io_fallback"' "$tmp/seccomp.log")" = 1 ] &&
+		[ "$SECCOMP_MODE" = 2 ] && [ "$UP" = 1 ] && [ "$CODE" = 0 ] &&
+		ok "io_uring_enter refused by seccomp: packs read with pread, the app serves and stops" ||
+		not_ok "io_uring_enter refused by seccomp" "up=$UP code=$CODE seccomp=$SECCOMP_MODE" \
+			"$(grep -vE '"event":"(request|cache)"' "$tmp/seccomp.log" | head -20)"
 fi
 done_testing
