@@ -60,7 +60,7 @@ run_app() {
 	CODE=$?
 }
 
-plan 12
+plan 13
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -219,5 +219,28 @@ else
 		ok "io_uring_enter refused by seccomp: packs read with pread, the app serves and stops" ||
 		not_ok "io_uring_enter refused by seccomp" "up=$UP code=$CODE seccomp=$SECCOMP_MODE" \
 			"$(grep -vE '"event":"(request|cache)"' "$tmp/seccomp.log" | head -20)"
+fi
+
+# 13. PVC packs are tied to the image (KNEXT_IMAGE, which the manifest sets to the pinned
+# reference): a pack written back under one image is skipped with one line under another, whose
+# pod takes the image's own pack; the image that wrote it takes it.
+img_a="registry.example/app@sha256:$(printf a%.0s $(seq 64))"
+img_b="registry.example/app@sha256:$(printf b%.0s $(seq 64))"
+mkdir -p "$tmp/pvc-img"
+run_app "$tmp/img-write.log" KNEXT_CACHE_WRITEBACK=1 KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_a"
+if [ ! -s "$tmp/pvc-img/cache.pack" ] || [ ! -s "$app/.knext/cache.pack" ]; then
+	not_ok "PVC packs are tied to the image" "no write-back or no image pack" \
+		"$(grep -i writeback "$tmp/img-write.log")"
+else
+	run_app "$tmp/img-b.log" KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_b"
+	up_b=$UP
+	run_app "$tmp/img-a.log" KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_a"
+	[ "$(grep -c 'recorded under another image than KNEXT_IMAGE' "$tmp/img-b.log")" = 1 ] &&
+		grep -q '"event":"prefetch_done","origin":"image"' "$tmp/img-b.log" &&
+		grep -q '"event":"prefetch_done","origin":"pvc"' "$tmp/img-a.log" &&
+		[ "$up_b" = 1 ] && [ "$UP" = 1 ] &&
+		ok "a PVC pack from another image is skipped with one line; its own image takes it" ||
+		not_ok "PVC packs tied to the image" "up_b=$up_b up_a=$UP" \
+			"$(grep -hE 'cache|prefetch' "$tmp/img-b.log" "$tmp/img-a.log" | grep -v '"hit"')"
 fi
 done_testing
