@@ -52,6 +52,7 @@ static void usage(FILE *f)
 	      "  --path /P          HTTP path to time (default /)\n"
 	      "  --timeout-ms N     per run, to the first 200 (default 30000)\n"
 	      "  --node PATH --tini PATH --node22 PATH --node24 PATH --knext PATH --libnode PATH\n"
+	      "  --knext-libnode18 PATH --libnode18 PATH\n"
 	      "                     programs (default: node and tini from PATH, others none)\n"
 	      "  --images SCRIPT    bench/container.sh: runs the image:* configurations with podman\n"
 	      "  --baseline NAME    the configuration ratios refer to (default node)\n"
@@ -122,6 +123,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		O_NODE24,
 		O_KNEXT,
 		O_LIBNODE,
+		O_KNEXT18,
+		O_LIBNODE18,
 		O_IMAGES,
 		O_BASELINE,
 		O_FACT,
@@ -142,6 +145,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "node24", required_argument, NULL, O_NODE24 },
 		{ "knext", required_argument, NULL, O_KNEXT },
 		{ "libnode", required_argument, NULL, O_LIBNODE },
+		{ "knext-libnode18", required_argument, NULL, O_KNEXT18 },
+		{ "libnode18", required_argument, NULL, O_LIBNODE18 },
 		{ "images", required_argument, NULL, O_IMAGES },
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "fact", required_argument, NULL, O_FACT },
@@ -213,6 +218,12 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case O_LIBNODE:
 			abs_path(optarg, t->libnode, sizeof(t->libnode));
+			break;
+		case O_KNEXT18:
+			abs_path(optarg, t->knext18, sizeof(t->knext18));
+			break;
+		case O_LIBNODE18:
+			abs_path(optarg, t->libnode18, sizeof(t->libnode18));
 			break;
 		case O_IMAGES:
 			abs_path(optarg, t->images, sizeof(t->images));
@@ -318,6 +329,8 @@ static void machine_facts(struct bench_report *r, const struct opts *o)
 	bench_report_fact(r, "tini", buf);
 	version_of(t->knext, "--version", buf, sizeof(buf));
 	bench_report_fact(r, "knext-init", buf);
+	version_of(t->knext18, "--version", buf, sizeof(buf));
+	bench_report_fact(r, "knext-init (libnode 18)", buf);
 	for (int i = 0; i < o->napps; i++) {
 		char key[48];
 

@@ -15,8 +15,12 @@ enum kind {
 	K_TINI_NODE,
 	K_NODE22,
 	K_NODE22_NCC,
+	K_NODE24,
+	K_NODE24_NCC,
 	K_KNEXT,
 	K_KNEXT_PACK,
+	K_KNEXT_SNAPSHOT,
+	K_KNEXT18_PACK,
 	K_EXEC22_PACK,
 	K_EXEC_SNAPSHOT,
 	K_IMAGE,
@@ -33,9 +37,14 @@ static const struct {
 	{ "tini+node", K_TINI_NODE, false, NULL },
 	{ "node22", K_NODE22, false, NULL },
 	{ "node22+ncc", K_NODE22_NCC, false, NULL },
+	{ "node24", K_NODE24, false, NULL },
+	{ "node24+ncc", K_NODE24_NCC, false, NULL },
 	{ "knext", K_KNEXT, false, NULL },
 	{ "knext+pack", K_KNEXT_PACK, false, NULL },
 	{ "knext+pack:cold", K_KNEXT_PACK, true, NULL },
+	{ "knext+snapshot", K_KNEXT_SNAPSHOT, false, NULL },
+	{ "knext+snapshot:cold", K_KNEXT_SNAPSHOT, true, NULL },
+	{ "knext-libnode18+pack", K_KNEXT18_PACK, false, NULL },
 	{ "knext-exec22+pack", K_EXEC22_PACK, false, NULL },
 	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false, NULL },
 	{ "knext-exec+snapshot:cold", K_EXEC_SNAPSHOT, true, NULL },
@@ -217,12 +226,12 @@ static int knext_cmd(struct bench_job *job, const char *const *args, int timeout
 }
 
 /* Makes (once per work directory) the pack knext-init's `cache warm` bakes for this app. */
-static int make_pack(struct bench_job *job, const struct bench_tools *t, const char *pack,
+static int make_pack(struct bench_job *job, const char *knext, const char *pack,
 		     const char *exec_node, bool snapshot)
 {
 	char port[16];
-	const char *probe[] = { t->knext, "cache", "warm", "--help", NULL };
-	const char *warm[] = { t->knext, "cache", "warm", "--app", job->cwd, "-o", pack,
+	const char *probe[] = { knext, "cache", "warm", "--help", NULL };
+	const char *warm[] = { knext,	 "cache", "warm", "--app", job->cwd, "-o", pack,
 			       "--port", port,	  NULL,	  NULL,	   NULL,     NULL, NULL };
 	int n = 9;
 	char out[16384];
@@ -259,7 +268,7 @@ static int make_pack(struct bench_job *job, const struct bench_tools *t, const c
 	return 0;
 }
 
-static int prepare_node22_ncc(struct bench_job *job, const struct bench_tools *t, char *dir)
+static int prepare_ncc(struct bench_job *job, const struct bench_tools *t, char *dir)
 {
 	struct bench_spec spec = { .argv = job->argv,
 				   .envp = job->envp,
@@ -279,7 +288,7 @@ static int prepare_node22_ncc(struct bench_job *job, const struct bench_tools *t
 	if (bench_warm_server(&spec, 15000, reason, sizeof(reason)) < 0)
 		return not_ready(job, "warm-up run failed: %s", reason);
 	if (count_files(dir) == 0)
-		return not_ready(job, "node 22 wrote no compile cache into %s", dir);
+		return not_ready(job, "node wrote no compile cache into %s", dir);
 	return 0;
 }
 
@@ -324,12 +333,14 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		      const struct bench_tools *t)
 {
 	char path[BENCH_PATH_LEN], pack[BENCH_PATH_LEN];
+	const char *knext;
 	enum kind k;
 
 	if (config < 0 || config >= NCONFIGS)
 		return -EINVAL;
 	memset(job, 0, sizeof(*job));
 	k = configs[config].kind;
+	knext = k == K_KNEXT18_PACK ? t->knext18 : t->knext;
 	job->config = configs[config].name;
 	job->cold = configs[config].cold;
 	job->ready = true;
@@ -369,40 +380,56 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 		return 0;
 	case K_NODE22:
 	case K_NODE22_NCC:
-		if (!executable(t->node22))
-			return not_ready(job, "official node 22 missing (npm ci in bench/)");
-		job_argv(job, (const char *[]){ t->node22, "server.js", NULL });
-		job_evict(job, t->node22);
-		if (k == K_NODE22)
+	case K_NODE24:
+	case K_NODE24_NCC: {
+		bool v22 = k == K_NODE22 || k == K_NODE22_NCC;
+		const char *node = v22 ? t->node22 : t->node24;
+
+		if (!executable(node))
+			return not_ready(job,
+					 v22 ? "official node 22 missing (npm ci in bench/)" :
+					       "official node 24 missing (.deps/node, make deps)");
+		job_argv(job, (const char *[]){ node, "server.js", NULL });
+		job_evict(job, node);
+		if (k == K_NODE22 || k == K_NODE24)
 			return 0;
-		if (snprintf(path, sizeof(path), "%s/ncc-%s", t->workdir, app) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/ncc%s-%s", t->workdir, v22 ? "" : "24", app) >=
+		    (int)sizeof(path))
 			return not_ready(job, "work directory path too long");
 		job_env(job, "NODE_COMPILE_CACHE", path);
-		return prepare_node22_ncc(job, t, path);
+		return prepare_ncc(job, t, path);
+	}
 	case K_KNEXT:
 	case K_KNEXT_PACK:
+	case K_KNEXT_SNAPSHOT:
+	case K_KNEXT18_PACK:
 	case K_EXEC22_PACK:
 	case K_EXEC_SNAPSHOT:
-		if (!executable(t->knext))
-			return not_ready(job, "knext-init not built (%s)",
-					 t->knext[0] ? t->knext : "?");
+		if (!executable(knext))
+			return not_ready(
+				job,
+				k == K_KNEXT18_PACK ?
+					"knext-init for libnode 18 not built (%s; make test builds "
+					"build-libnode18/)" :
+					"knext-init not built (%s)",
+				knext[0] ? knext : "?");
 		job_env(job, "KNEXT_APP_DIR", app_dir);
 		job->probe_env = job_env(job, "KNEXT_PROBE_PORT", "00000");
-		job_evict(job, t->knext);
-		snprintf(path, sizeof(path), "%s", t->knext);
+		job_evict(job, knext);
+		snprintf(path, sizeof(path), "%s", knext);
 		if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, "knext-init"))
 			strcpy(path + strlen(path) - 10, "knext-node");
 		if (executable(path))
 			job_evict(job, path);
-		job_evict(job, t->libnode);
+		job_evict(job, k == K_KNEXT18_PACK ? t->libnode18 : t->libnode);
 		break;
 	}
 	if (k == K_KNEXT) {
-		job_argv(job, (const char *[]){ t->knext, NULL });
+		job_argv(job, (const char *[]){ knext, NULL });
 		return 0;
 	}
 	if (k == K_EXEC22_PACK || k == K_EXEC_SNAPSHOT) {
-		const char *probe[] = { t->knext, "--", "/bin/true", NULL };
+		const char *probe[] = { knext, "--", "/bin/true", NULL };
 		char out[1024];
 		int code;
 
@@ -416,31 +443,34 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
-		     k == K_EXEC22_PACK	  ? "-exec22" :
-		     k == K_EXEC_SNAPSHOT ? "-snapshot" :
-					    "") >= (int)sizeof(pack))
+		     k == K_EXEC22_PACK	   ? "-exec22" :
+		     k == K_EXEC_SNAPSHOT  ? "-exec-snapshot" :
+		     k == K_KNEXT_SNAPSHOT ? "-snapshot" :
+		     k == K_KNEXT18_PACK   ? "-libnode18" :
+					     "") >= (int)sizeof(pack))
 		return not_ready(job, "work directory path too long");
-	if (make_pack(job, t, pack,
+	if (make_pack(job, knext, pack,
 		      k == K_EXEC22_PACK   ? t->node22 :
 		      k == K_EXEC_SNAPSHOT ? t->node24 :
 					     NULL,
-		      k == K_EXEC_SNAPSHOT) < 0)
+		      k == K_EXEC_SNAPSHOT || k == K_KNEXT_SNAPSHOT) < 0)
 		return -ENOENT;
 	job_evict(job, pack);
 	if (k == K_EXEC_SNAPSHOT) {
 		/* The pack holds node 24's NODE_COMPILE_CACHE and the server's startup snapshot. */
 		job_env(job, "KNEXT_NCC_PACK", pack);
 		job_env(job, "KNEXT_NCC_WRITEBACK", "0");
-		job_argv(job, (const char *[]){ t->knext, "--", t->node24, "server.js", NULL });
+		job_argv(job, (const char *[]){ knext, "--", t->node24, "server.js", NULL });
 		job_evict(job, t->node24);
 	} else if (k == K_EXEC22_PACK) {
 		/* Exec mode: the pack holds node 22's own NODE_COMPILE_CACHE; restored, not rewritten. */
 		job_env(job, "KNEXT_NCC_PACK", pack);
 		job_env(job, "KNEXT_NCC_WRITEBACK", "0");
-		job_argv(job, (const char *[]){ t->knext, "--", t->node22, "server.js", NULL });
+		job_argv(job, (const char *[]){ knext, "--", t->node22, "server.js", NULL });
 	} else {
+		/* The embedded runtime: the pack holds the code cache (and the startup snapshot). */
 		job_env(job, "KNEXT_PACK", pack);
-		job_argv(job, (const char *[]){ t->knext, NULL });
+		job_argv(job, (const char *[]){ knext, NULL });
 	}
 	return 0;
 }

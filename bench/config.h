@@ -22,7 +22,9 @@
  * @node22:     the official Node 22 binary, or ""
  * @node24:     the official Node 24 binary (startup snapshots), or ""
  * @knext:      knext-init, or ""
- * @libnode:    libnode's shared object (evicted for cold knext runs), or ""
+ * @libnode:    its runtime's shared object (evicted for cold knext runs), or ""
+ * @knext18:    knext-init built with -Druntime=libnode18, or ""
+ * @libnode18:  Debian's libnode 18 it loads, or ""
  * @images:     bench/container.sh, which runs the image configurations with podman, or ""
  * @workdir:    a scratch directory for compile caches and packs
  * @home:       HOME for the servers
@@ -35,6 +37,8 @@ struct bench_tools {
 	char node24[BENCH_PATH_LEN];
 	char knext[BENCH_PATH_LEN];
 	char libnode[BENCH_PATH_LEN];
+	char knext18[BENCH_PATH_LEN];
+	char libnode18[BENCH_PATH_LEN];
 	char images[BENCH_PATH_LEN];
 	char workdir[BENCH_PATH_LEN];
 	char home[BENCH_PATH_LEN];

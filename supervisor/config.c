@@ -137,6 +137,9 @@ static const struct config_var vars[] = {
 	  "Initialise OpenSSL at start instead of at first use." },
 	{ "KNEXT_ANNOUNCE", NULL, VAR_FLAG, F(announce), 0, 0, false, NULL,
 	  "0: no datagram to the default gateway at start." },
+	{ "KNEXT_SNAPSHOT", NULL, VAR_FLAG, F(snapshot), 0, 0, true, NULL,
+	  "0: never start from the pack's startup snapshot (PID 1 sets it for a second start after "
+	  "a start from the snapshot failed)." },
 	{ "KNEXT_PACK", NULL, VAR_STR, F(pack), 0, 0, false,
 	  "Compile cache:", "An explicit pack, tried before the PVC's and the image's." },
 	{ "KNEXT_CACHE_DIR", NULL, VAR_STR, F(cache_dir), 0, 0, true, NULL,
@@ -283,6 +286,7 @@ static void set_defaults(struct knext_config *c)
 	c->ncc_writeback = true;
 	/* On unless switched off: the datagram is what a pod from zero needs (see announce.h). */
 	c->announce = KNEXT_DEFAULT_ANNOUNCE;
+	c->snapshot = true;
 	c->notify_fd = -1;
 }
 

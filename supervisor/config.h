@@ -53,6 +53,7 @@ enum config_mode {
  * @liveness_timeout_ms: KNEXT_LIVENESS_TIMEOUT_MS
  * @node_helper:    KNEXT_NODE_HELPER, path of knext-node (NULL = beside knext-init)
  * @announce:       KNEXT_ANNOUNCE (default on; "0" is off): one datagram to the default gateway at start
+ * @snapshot:       KNEXT_SNAPSHOT (default on; "0" is off): start from the pack's startup snapshot
  * @pack:           KNEXT_PACK, an explicit pack (NULL = the PVC's, then the image's)
  * @cache_dir:      KNEXT_CACHE_DIR, where the PVC holding the pack is mounted
  * @image:          KNEXT_IMAGE, the pinned image reference (NULL = unknown): part of the identity
@@ -94,6 +95,7 @@ struct knext_config {
 	unsigned liveness_timeout_ms;
 	const char *node_helper;
 	bool announce;
+	bool snapshot;
 	const char *pack;
 	const char *cache_dir;
 	const char *image;

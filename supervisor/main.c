@@ -4,8 +4,11 @@
  * embedded Node.js; with one it is a drop-in replacement for tini. `cache`, `manifest` and `probe`
  * name subcommands.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cachefs/cli.h"
 #include "supervisor/config.h"
@@ -108,5 +111,11 @@ int main(int argc, char **argv)
 	}
 	code = pid1_run(&p);
 	pid1_close(&p);
+	if (p.retry_without_snapshot) {
+		/* Still PID 1, with every signal blocked: what arrives meanwhile stays pending. */
+		setenv("KNEXT_SNAPSHOT", "0", 1);
+		execv("/proc/self/exe", argv);
+		log_event(LOG_ERROR, "snapshot_failed", "\"error\":\"exec: %s\"", strerror(errno));
+	}
 	return code;
 }

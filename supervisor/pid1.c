@@ -88,6 +88,19 @@ static void begin_shutdown(struct pid1 *p, const char *why)
 		uv_timer_start(&p->grace_timer, grace_cb, p->cfg->grace_ms, 0);
 }
 
+/*
+ * The main child ended before its server ever listened, and it had begun from the pack's startup
+ * snapshot: the blob may be what killed it (V8 aborts on one it cannot read), and a pod restarted
+ * as it is would fail the same way forever. One more start without the snapshot decides.
+ */
+static bool snapshot_start_failed(const struct pid1 *p)
+{
+	int st = p->reaper.main_status;
+
+	return p->cfg->snapshot && p->snapshot_tried && p->stage == PID1_RUNNING &&
+	       !p->state.ever_ready && !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void on_sigchld(struct pid1 *p)
 {
 	bool was_done = p->reaper.main_done;
@@ -98,6 +111,9 @@ static void on_sigchld(struct pid1 *p)
 	if (p->reaper.main_done && !was_done) {
 		int st = p->reaper.main_status;
 
+		/* What the child said just before it went (that it was restoring, that it listened)
+		 * is read before its exit is judged. */
+		notify_server_drain(&p->notify);
 		probe_state_set_child_exit(&p->state, st);
 		if (WIFSIGNALED(st))
 			log_event(LOG_INFO, "exit", "\"pid\":%d,\"signal\":%d", p->reaper.main_pid,
@@ -112,6 +128,16 @@ static void on_sigchld(struct pid1 *p)
 				LOG_ERROR, "libnode",
 				"\"msg\":\"knext-node could not start: " KNEXT_RUNTIME_LIBRARY
 				" or a library it needs is missing (the loader names it above)\"");
+		if (snapshot_start_failed(p)) {
+			p->retry_without_snapshot = true;
+			log_event(
+				LOG_WARN, "snapshot_failed",
+				"\"msg\":\"the start from the pack's startup snapshot ended before "
+				"the app listened; starting once more without it "
+				"(KNEXT_SNAPSHOT=0)\"");
+			/* Whatever the failed start left running goes with it, at once. */
+			reap_signal_descendants(SIGKILL, 0, 0);
+		}
 	}
 	if (r == 1) {
 		/* Nothing left at all: the common, fast end. */
@@ -213,6 +239,11 @@ static void notify_cb(struct notify_server *n, const struct notify_event *ev)
 		len = ev->text_len < sizeof(text) - 1 ? ev->text_len : sizeof(text) - 1;
 		memcpy(text, ev->text, len);
 		text[len] = '\0';
+		/* knext-node is about to restore: the result ("restored") follows. */
+		if (!strcmp(text, "restoring")) {
+			p->snapshot_tried = true;
+			break;
+		}
 		log_event(LOG_INFO, "snapshot", "\"result\":%s",
 			  log_json_str(buf, sizeof(buf), text));
 		break;
@@ -431,8 +462,12 @@ int pid1_run(struct pid1 *p)
 	} else {
 		spec.argv = p->cfg->cmd;
 		ncc_prepare(&p->ncc, p->cfg);
-		if (snapshot_exec_prepare(&p->snap, p->cfg->ncc_pack, p->cfg->cmd))
+		if (p->cfg->snapshot &&
+		    snapshot_exec_prepare(&p->snap, p->cfg->ncc_pack, p->cfg->cmd)) {
 			spec.argv = p->snap.argv;
+			/* Only a server seen listening proves the start (listenwatch, probes on). */
+			p->snapshot_tried = p->listen_watch_on;
+		}
 	}
 
 	/* A ring that can be set up but not entered: prefetch reads with pread, and the child

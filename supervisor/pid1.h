@@ -32,6 +32,11 @@ enum pid1_stage { PID1_RUNNING, PID1_DRAINING, PID1_KILLING };
 
 /**
  * struct pid1 - the supervisor's state; caller-allocated, see pid1_init().
+ *
+ * @snapshot_tried is set when the main child starts from the pack's startup snapshot (knext-node
+ * says "restoring"; exec mode: the blob was handed to node and its listening socket is watched).
+ * @retry_without_snapshot is set when that child ended before the app listened: the caller
+ * starts once more with KNEXT_SNAPSHOT=0 (see pid1_run()).
  */
 struct pid1 {
 	const struct knext_config *cfg;
@@ -56,6 +61,8 @@ struct pid1 {
 	struct listenwatch listen_watch;
 	bool listen_watch_on;
 	struct uring_guard uring;
+	bool snapshot_tried;
+	bool retry_without_snapshot;
 	int exit_code;
 };
 
@@ -76,7 +83,8 @@ int pid1_init(struct pid1 *p, const struct knext_config *cfg, uint64_t t0_ns);
  * @p: initialised supervisor
  *
  * Return: the exit code for knext-init: the main child's (see config_exit_code()), 1 when it
- * could not be started.
+ * could not be started. When @p->retry_without_snapshot is set after it, the caller should
+ * execute itself again with KNEXT_SNAPSHOT=0 instead of exiting (still PID 1, same arguments).
  */
 int pid1_run(struct pid1 *p);
 

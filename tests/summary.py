@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Counts test cases in meson's JUnit logs and prints 'N passed, N failed, N skipped'.
 
+The failed cases are named first, one a line (at most 40), so the end of a run's output says what
+failed without the logs.
+
 meson writes one <testcase> per TAP subtest (Criterion and our shell suites speak TAP), and one per
 plain test executable, so the figure counts real cases, not binaries.
 """
@@ -8,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 passed = failed = skipped = 0
+names = []
 for path in sys.argv[1:]:
     try:
         root = ET.parse(path).getroot()
@@ -22,8 +26,13 @@ for path in sys.argv[1:]:
                 skipped += 1
             elif case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
+                names.append(f"{suite.get('name', '?')}: {case.get('name', '?')}")
             else:
                 passed += 1
 
+for name in names[:40]:
+    print(f"failed: {name}")
+if len(names) > 40:
+    print(f"failed: ... and {len(names) - 40} more")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or passed == 0 else 0)

@@ -315,6 +315,28 @@ static int add_entry(napi_env env, struct pack_writer *w, napi_value e)
 	return r;
 }
 
+/*
+ * A write-back keeps the startup snapshot of the pack this process started from (kinds 7 and 8):
+ * only `cache warm` builds one, and the next pod needs it most. Not when snapshots are off
+ * (KNEXT_SNAPSHOT=0, as after a start from this very blob failed).
+ */
+static int carry_snapshot(struct pack_writer *w)
+{
+	const void *blob, *rec;
+	size_t blob_len = 0, rec_len = 0;
+	int r;
+
+	if (!settings || !settings->snapshot || !(blob = cache_find_snapshot(&blob_len)) ||
+	    !(rec = cache_find_snapshot_record(&rec_len)))
+		return 0;
+	w->stored_kind = PACK_KIND_SNAPSHOT_BLOB;
+	if ((r = pack_writer_add(w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH, SNAPSHOT_ENV_HASH,
+				 rec, rec_len)) < 0)
+		return r;
+	return pack_writer_add(w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
+			       snapshot_blob_hash(NODE_VERSION_STRING, "x64"), blob, blob_len);
+}
+
 /* Tells PID 1 how a write went (probes/PROTOCOL.md, X_KNEXT_WRITEBACK), so that a failure is a
  * warning in its log at the default verbosity, and a busy lock an info line. */
 static void report_write(int r, const char *file, const char *why)
@@ -372,6 +394,8 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 		if (napi_get_element(env, argv[3], i, &e) == napi_ok)
 			r = add_entry(env, &w, e);
 	}
+	if (r == 0)
+		r = carry_snapshot(&w);
 	if (r == 0)
 		r = pack_writeback_file(file, &w, max_bytes, why, sizeof(why));
 	pack_writer_close(&w);

