@@ -23,10 +23,18 @@ requests() {
 import http.client, sys, threading
 port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 def run(k):
-    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
-    for _ in range(k):
-        c.request('GET', path)
-        c.getresponse().read()
+    c = None
+    done = 0
+    while done < k:
+        try:
+            if c is None:
+                c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+            c.request('GET', path)
+            c.getresponse().read()
+            done += 1
+        except (OSError, http.client.HTTPException):
+            # The probe server closes a keep-alive connection after a while: a new one.
+            c = None
 ts = [threading.Thread(target=run, args=(n // 4,)) for _ in range(4)]
 [t.start() for t in ts]
 [t.join() for t in ts]
