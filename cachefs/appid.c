@@ -74,3 +74,9 @@ int appid_fill(struct pack_identity *id, const char *app_dir, const char *runtim
 	id->app_files_hash = hash_file(path);
 	return 0;
 }
+
+void appid_bind_image(struct pack_identity *id, const char *image)
+{
+	if (image && *image)
+		id->app_files_hash = XXH3_64bits_withSeed(image, strlen(image), id->app_files_hash);
+}

@@ -28,4 +28,16 @@
 int appid_fill(struct pack_identity *id, const char *app_dir, const char *runtime_version,
 	       const char *node_options);
 
+/**
+ * appid_bind_image() - tie @id to the image the app runs from, as PVC packs are.
+ * @id:    identity from appid_fill()
+ * @image: the pinned image reference (KNEXT_IMAGE); NULL or "" leaves @id as it is
+ *
+ * The header has no field left for it: the reference is folded into app_files_hash (XXH3-64 of
+ * @image seeded with the hash of the file list). A pack baked into the image cannot know the
+ * image's digest and is never bound; a PVC pack outlives images and always is when the image is
+ * known, so a pod never takes a PVC pack another image wrote.
+ */
+void appid_bind_image(struct pack_identity *id, const char *image);
+
 #endif

@@ -197,6 +197,16 @@ static int check_frames(struct pack *p)
 		if (f.raw_offset != raw_off || f.raw_size > PACK_MAX_FRAME_RAW ||
 		    f.raw_size > p->raw_size - raw_off)
 			return fail(p, -EBADMSG, "frame %u: bad raw range", i);
+		/*
+		 * No zstd encoder makes a frame larger than this bound (nor do stored frames come
+		 * near it), and a reader must not fetch a gigabyte to learn that a frame of a few
+		 * bytes is damaged: refused here, before any of it is read.
+		 */
+		if (f.comp_size > ZSTD_compressBound(f.raw_size))
+			return fail(
+				p, -EBADMSG,
+				"frame %u: %llu compressed bytes for %llu raw, more than zstd makes",
+				i, (unsigned long long)f.comp_size, (unsigned long long)f.raw_size);
 		file_off += f.comp_size;
 		raw_off += f.raw_size;
 	}
@@ -205,12 +215,35 @@ static int check_frames(struct pack *p)
 	return 0;
 }
 
+/*
+ * A frame holds no more raw bytes than its entries reach (the writer pads each entry to 16
+ * bytes): frame @i, whose entries end at @reach, and every frame before @next that holds none.
+ */
+static int check_frame_reach(struct pack *p, uint32_t i, uint32_t next, uint64_t reach)
+{
+	struct pack_frame f;
+
+	for (; i < next; i++) {
+		pack_frame_get(p, i, &f);
+		if (reach < f.raw_offset)
+			reach = f.raw_offset;
+		reach = (reach + 15) & ~(uint64_t)15;
+		if (f.raw_size > reach - f.raw_offset)
+			return fail(p, -EBADMSG, "frame %u: %llu raw bytes, its entries hold %llu",
+				    i, (unsigned long long)f.raw_size,
+				    (unsigned long long)(reach - f.raw_offset));
+		reach = 0;
+	}
+	return 0;
+}
+
 static int check_entries(struct pack *p)
 {
-	uint64_t prev_end = 0;
+	uint64_t prev_end = 0, reach = 0;
 	struct pack_entry e;
 	struct pack_frame f;
-	uint32_t i;
+	uint32_t i, cur = 0;
+	int err;
 
 	for (i = 0; i < p->entry_count; i++) {
 		const uint8_t *r = p->base + p->index_offset + (uint64_t)i * PACK_ENTRY_SIZE;
@@ -238,9 +271,20 @@ static int check_entries(struct pack *p)
 		    e.raw_offset - f.raw_offset > f.raw_size ||
 		    e.raw_size > f.raw_size - (e.raw_offset - f.raw_offset))
 			return fail(p, -EBADMSG, "entry %u: data out of its frame", i);
+		/* Sorted by offset, so by frame too: the frames before this one are complete. */
+		if (e.frame < cur)
+			return fail(p, -EBADMSG, "entry %u: frame %u after frame %u", i, e.frame,
+				    cur);
+		if (e.frame != cur) {
+			err = check_frame_reach(p, cur, e.frame, reach);
+			if (err)
+				return err;
+			cur = e.frame;
+		}
 		prev_end = e.raw_offset + e.raw_size;
+		reach = prev_end;
 	}
-	return 0;
+	return check_frame_reach(p, cur, p->frame_count, reach);
 }
 
 int pack_parse_meta(struct pack *p, const void *buf, size_t len, uint64_t file_size)

@@ -393,13 +393,23 @@ static int stopped(struct prefetch_run *r)
 	return s;
 }
 
+/*
+ * Reads every chunk not yet complete, from where it stopped: all of them, or the rest after a
+ * ring failed part of the way through.
+ */
 static int read_pread(struct prefetch_run *r)
 {
-	while (r->next_chunk < r->n_chunks && !stopped(r)) {
-		uint32_t k = r->next_chunk, len = chunk_len(r, k), got = 0;
+	uint32_t k = r->contig_chunks;
+
+	while (k < r->n_chunks && !stopped(r)) {
+		uint32_t len = chunk_len(r, k), got = r->chunk_got[k], from = got;
 		ssize_t n;
 		int err;
 
+		if (got == len) {
+			k++;
+			continue;
+		}
 		if (chunk_off(r, k) >= read_limit(r)) {
 			wait_for_window(r);
 			continue;
@@ -414,10 +424,10 @@ static int read_pread(struct prefetch_run *r)
 						n < 0 ? strerror(errno) : "file shrank");
 			got += n;
 		}
-		r->next_chunk++;
-		err = arrived(r, k, len);
+		err = arrived(r, k, len - from);
 		if (err)
 			return err;
+		k++;
 	}
 	return 0;
 }
@@ -432,12 +442,55 @@ static void queue_read(struct prefetch_run *r, uint32_t k, uint32_t skip)
 	r->inflight++;
 }
 
+/*
+ * Set once a ring could not be set up or entered in this process (a seccomp profile that allows
+ * io_uring_setup but refuses io_uring_enter, a kernel that disables it): later prefetches go
+ * straight to pread, and say why.
+ */
+static char uring_refused[96];
+static pthread_mutex_t uring_refused_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void prefetch_refuse_uring(const char *reason)
+{
+	pthread_mutex_lock(&uring_refused_lock);
+	if (!uring_refused[0])
+		snprintf(uring_refused, sizeof(uring_refused), "%s", reason);
+	pthread_mutex_unlock(&uring_refused_lock);
+}
+
+/*
+ * Drops the ring after it failed with @err. Reads already in flight are waited for first (the
+ * buffer they fill stays); reads never submitted were never seen by the kernel.
+ */
+static void uring_give_up(struct prefetch_run *r, const char *what, int err)
+{
+	struct io_uring_cqe *cqe;
+
+	snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "%s: %s", what,
+		 strerror(-err));
+	if (strcmp(what, "io_uring submit") == 0)
+		prefetch_refuse_uring(r->p->fallback_reason);
+	while (r->inflight && io_uring_sq_ready(&r->ring) < r->inflight &&
+	       io_uring_wait_cqe(&r->ring, &cqe) == 0) {
+		io_uring_cqe_seen(&r->ring, cqe);
+		r->inflight--;
+	}
+	io_uring_queue_exit(&r->ring);
+	r->use_uring = 0;
+	r->inflight = 0;
+	r->p->used_fallback = 1;
+}
+
+/*
+ * Returns 0 or -errno. A ring that fails is dropped (use_uring becomes 0) and 0 returned: the
+ * rest is for pread to read.
+ */
 static int read_uring(struct prefetch_run *r)
 {
 	struct io_uring_cqe *cqe;
-	int err = 0;
+	int err = 0, ring_err = 0;
 
-	while ((r->next_chunk < r->n_chunks || r->inflight) && !err) {
+	while ((r->next_chunk < r->n_chunks || r->inflight) && !err && !ring_err) {
 		uint64_t limit = read_limit(r);
 
 		while (r->inflight < r->depth && r->next_chunk < r->n_chunks &&
@@ -454,8 +507,10 @@ static int read_uring(struct prefetch_run *r)
 			err = 0;
 			continue;
 		}
-		if (err < 0)
-			return run_fail(r, err, "io_uring submit: %s", strerror(-err));
+		if (err < 0) {
+			uring_give_up(r, "io_uring submit", err);
+			return 0;
+		}
 		err = 0;
 		while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
 			uint32_t k = (uint32_t)io_uring_cqe_get_data64(cqe);
@@ -463,15 +518,20 @@ static int read_uring(struct prefetch_run *r)
 
 			io_uring_cqe_seen(&r->ring, cqe);
 			r->inflight--;
-			if (err)
+			if (err || ring_err)
 				continue;
 			if (res == -EINTR || res == -EAGAIN) {
 				queue_read(r, k, r->chunk_got[k]);
 				continue;
 			}
-			if (res <= 0) {
-				err = run_fail(r, res < 0 ? res : -EIO, "read: %s",
-					       res < 0 ? strerror(-res) : "file shrank");
+			if (res == 0) {
+				err = run_fail(r, -EIO, "read: file shrank");
+				continue;
+			}
+			/* A read the ring refused is tried again with pread, which says if the
+			 * file itself is at fault. */
+			if (res < 0) {
+				ring_err = res;
 				continue;
 			}
 			err = arrived(r, k, res);
@@ -479,6 +539,10 @@ static int read_uring(struct prefetch_run *r)
 			if (!err && r->chunk_got[k] < chunk_len(r, k))
 				queue_read(r, k, r->chunk_got[k]);
 		}
+	}
+	if (ring_err && !err) {
+		uring_give_up(r, "io_uring read", ring_err);
+		return 0;
 	}
 	/* Never leave a read in flight into a buffer that is about to be unmapped. */
 	while (r->inflight && io_uring_wait_cqe(&r->ring, &cqe) == 0) {
@@ -511,9 +575,12 @@ static int open_pack(struct prefetch_run *r)
 	if (err)
 		return run_fail(r, err, "mmap: %s", strerror(-err));
 	r->buf = r->rbuf.p;
+	pthread_mutex_lock(&uring_refused_lock);
+	snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "%s", uring_refused);
+	pthread_mutex_unlock(&uring_refused_lock);
 	if (r->force_pread) {
 		snprintf(r->p->fallback_reason, sizeof(r->p->fallback_reason), "KNEXT_IO=pread");
-	} else {
+	} else if (!r->p->fallback_reason[0]) {
 		err = io_uring_queue_init(r->depth * 2, &r->ring, 0);
 		if (err == 0)
 			r->use_uring = 1;
@@ -544,8 +611,11 @@ static void *io_cb(void *arg)
 	int err, i, orphan;
 
 	err = open_pack(r);
-	if (!err)
-		err = r->use_uring ? read_uring(r) : read_pread(r);
+	if (!err && r->use_uring)
+		err = read_uring(r);
+	/* No ring, or a ring that failed: pread reads what has not arrived. */
+	if (!err && !r->use_uring)
+		err = read_pread(r);
 	if (!err && !r->have_meta)
 		err = run_fail(r, -EBADMSG, "truncated metadata");
 	for (i = 0; i < r->n_decoders; i++)

@@ -86,6 +86,15 @@ int prefetch_wait(struct prefetch *p);
 int prefetch_run_sync(struct prefetch *p, const char *path, const struct prefetch_opts *opts);
 
 /**
+ * prefetch_refuse_uring() - read every later prefetch of this process with pread.
+ * @reason: why, e.g. "io_uring_enter: Operation not permitted"; it becomes their fallback_reason
+ *
+ * For a caller that found the ring unusable itself. A prefetch whose ring fails at its first
+ * submit does the same on its own.
+ */
+void prefetch_refuse_uring(const char *reason);
+
+/**
  * prefetch_close() - stop, close the memfd, free; idempotent.
  * @p: state
  *

@@ -37,6 +37,8 @@ struct pack_source {
  * pack_source_select() - pick the first usable pack in the start-up order.
  * @s:         filled
  * @want:      this app's and runtime's identity
+ * @want_pvc:  the identity a PVC pack must have (@want bound to the image, appid_bind_image()),
+ *             NULL for @want
  * @pack:      an explicit pack (KNEXT_PACK), NULL or "" for none
  * @cache_dir: the PVC mount (KNEXT_CACHE_DIR), NULL or "" for KNEXT_DEFAULT_CACHE_DIR
  * @app_dir:   the app directory, NULL or "" for KNEXT_DEFAULT_APP_DIR
@@ -46,7 +48,8 @@ struct pack_source {
  *
  * Return: 0 (also when nothing was found: @s->origin is PACK_ORIGIN_NONE).
  */
-int pack_source_select(struct pack_source *s, const struct pack_identity *want, const char *pack,
+int pack_source_select(struct pack_source *s, const struct pack_identity *want,
+		       const struct pack_identity *want_pvc, const char *pack,
 		       const char *cache_dir, const char *app_dir);
 
 /**
@@ -54,14 +57,16 @@ int pack_source_select(struct pack_source *s, const struct pack_identity *want, 
  * the first usable candidate after it in the start-up order.
  * @s:         the previous choice; refilled (@s->skipped says only what this call passed over)
  * @want:      as for pack_source_select()
+ * @want_pvc:  as for pack_source_select()
  * @pack:      as for pack_source_select()
  * @cache_dir: as for pack_source_select()
  * @app_dir:   as for pack_source_select()
  *
  * Return: 0 (@s->origin is PACK_ORIGIN_NONE when nothing is left).
  */
-int pack_source_next(struct pack_source *s, const struct pack_identity *want, const char *pack,
-		     const char *cache_dir, const char *app_dir);
+int pack_source_next(struct pack_source *s, const struct pack_identity *want,
+		     const struct pack_identity *want_pvc, const char *pack, const char *cache_dir,
+		     const char *app_dir);
 
 /**
  * pack_source_check() - check one candidate's header and identity without reading the payload.

@@ -596,6 +596,12 @@ static void server_accept(struct probe_server *s)
 	struct probe_conn *c = s->free_list;
 	uint64_t now;
 
+	/* Slots never used yet come last, so a slot's pages are touched only when it is needed. */
+	if (!c && s->slab_used < s->opts.max_conns) {
+		c = &s->slab[s->slab_used++];
+		c->next = NULL;
+		s->free_list = c;
+	}
 	if (!c) {
 		/*
 		 * No slot: leave the connection queued in libuv, which stops accepting until
@@ -706,16 +712,16 @@ int probe_server_init_opts(struct probe_server *s, uv_loop_t *loop, struct probe
 	if (!s->opts.request_timeout_ms)
 		s->opts.request_timeout_ms = PROBE_DEFAULT_REQUEST_TIMEOUT_MS;
 
-	/* calloc'd slots are untouched pages until used: the cap costs address space, not RSS. */
+	/*
+	 * calloc'd slots are untouched pages until used: the cap costs address space, not RSS.
+	 * Nothing walks them here (server_accept() takes fresh ones in order), or every slot's page
+	 * would be resident from the start: 4 MB of PID 1 for the default cap.
+	 */
 	s->slab = calloc(s->opts.max_conns, sizeof(*s->slab));
 	if (!s->slab) {
 		snprintf(s->why, sizeof(s->why), "probe server: out of memory for %u connections",
 			 s->opts.max_conns);
 		return -ENOMEM;
-	}
-	for (unsigned i = s->opts.max_conns; i-- > 0;) {
-		s->slab[i].next = s->free_list;
-		s->free_list = &s->slab[i];
 	}
 
 	r = uv_timer_init(loop, &s->sweep);

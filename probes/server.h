@@ -65,7 +65,8 @@ typedef void (*probe_server_close_cb)(struct probe_server *s);
  * @resume:        idle handle that resumes connections that ran out of their per-turn budget
  * @deferred:      those connections
  * @slab:          @opts.max_conns connection slots, allocated once
- * @free_list:     unused slots
+ * @free_list:     slots used before and free again
+ * @slab_used:     slots [0, @slab_used) have been used; the rest were never touched
  * @lru:           open connections, least recently active first
  * @nconns:        open connections
  * @handles:       open libuv handles (closing completes at 0)
@@ -89,6 +90,7 @@ struct probe_server {
 	struct probe_conn *deferred;
 	struct probe_conn *slab;
 	struct probe_conn *free_list;
+	unsigned slab_used;
 	struct probe_conn *lru_head, *lru_tail;
 	unsigned nconns;
 	unsigned handles;

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -35,6 +37,9 @@ static void __attribute__((noreturn)) child_exec(const struct child_spec *spec)
 			_exit(126);
 	}
 
+	/* Best effort: a filter that cannot be added leaves the child as it would have been. */
+	if (spec->filter && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+		prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec->filter);
 	sigprocmask(SIG_SETMASK, spec->mask, NULL);
 	if (spec->path)
 		execv(spec->path, spec->argv);

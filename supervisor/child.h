@@ -7,6 +7,7 @@
 #ifndef KNEXT_CHILD_H
 #define KNEXT_CHILD_H
 
+#include <linux/filter.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -20,12 +21,14 @@
  * @argv:     NULL-terminated arguments
  * @mask:     signal mask the child starts with (the one knext-init was started with)
  * @pass_fd:  a descriptor to hand over as CHILD_NOTIFY_FD, or -1
+ * @filter:   NULL, or a seccomp filter the child starts under (with no_new_privs)
  */
 struct child_spec {
 	const char *path;
 	char *const *argv;
 	const sigset_t *mask;
 	int pass_fd;
+	const struct sock_fprog *filter;
 };
 
 /**
@@ -34,7 +37,7 @@ struct child_spec {
  * @pid:  set to the child's pid
  *
  * vfork, then in the child: a new process group, the terminal's foreground when stdin is one,
- * @spec->pass_fd as CHILD_NOTIFY_FD, @spec->mask, exec. When exec fails the child prints one
+ * @spec->pass_fd as CHILD_NOTIFY_FD, @spec->filter, @spec->mask, exec. When exec fails the child prints one
  * line and exits with child_exit_code().
  *
  * Return: 0, or -errno when vfork failed.

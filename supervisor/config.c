@@ -144,6 +144,8 @@ static const struct config_var vars[] = {
 	  "Compile cache:", "An explicit pack, tried before the PVC's and the image's." },
 	{ "KNEXT_CACHE_DIR", NULL, VAR_STR, F(cache_dir), 0, 0, true, NULL,
 	  "PVC mount holding the pack." },
+	{ "KNEXT_IMAGE", NULL, VAR_STR, F(image), 0, 0, true, NULL,
+	  "Pinned image reference (the manifest sets it): PVC packs are tied to it." },
 	{ "KNEXT_CACHE_WRITEBACK", NULL, VAR_FLAG, F(cache_writeback), 0, 0, true, NULL,
 	  "Write a fresh pack into KNEXT_CACHE_DIR after warm-up." },
 	{ "KNEXT_CACHE_MAX_BYTES", NULL, VAR_U64, F(cache_max_bytes), 1, INT64_MAX, true, NULL,

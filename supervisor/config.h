@@ -56,6 +56,8 @@ enum config_mode {
  * @snapshot:       KNEXT_SNAPSHOT (default on; "0" is off): start from the pack's startup snapshot
  * @pack:           KNEXT_PACK, an explicit pack (NULL = the PVC's, then the image's)
  * @cache_dir:      KNEXT_CACHE_DIR, where the PVC holding the pack is mounted
+ * @image:          KNEXT_IMAGE, the pinned image reference (NULL = unknown): part of the identity
+ *                  of the packs in @cache_dir
  * @cache_writeback: KNEXT_CACHE_WRITEBACK: knext-node writes a fresh pack into @cache_dir
  * @cache_max_bytes: KNEXT_CACHE_MAX_BYTES, the write-back's size budget
  * @cache_wait_ms:  KNEXT_CACHE_WAIT_MS, how long knext-node waits for PID 1's word on the pack
@@ -96,6 +98,7 @@ struct knext_config {
 	bool snapshot;
 	const char *pack;
 	const char *cache_dir;
+	const char *image;
 	bool cache_writeback;
 	uint64_t cache_max_bytes;
 	unsigned cache_wait_ms;

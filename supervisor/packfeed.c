@@ -20,7 +20,11 @@ bool packfeed_select(struct packfeed *f, const struct knext_config *cfg)
 	/* v8_tag stays 0: only V8 knows it, and V8 rejects code cache of another tag itself. */
 	f->force_pread = cfg->io_pread;
 	appid_fill(&f->want, cfg->app_dir, KNEXT_RUNTIME_VERSION, cfg->node_options);
-	pack_source_select(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
+	/* PVC packs outlive images: one written under another image is not this app's. */
+	f->want_pvc = f->want;
+	appid_bind_image(&f->want_pvc, cfg->image);
+	pack_source_select(&f->src, &f->want, &f->want_pvc, cfg->pack, cfg->cache_dir,
+			   cfg->app_dir);
 	if (f->src.skipped[0])
 		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
 			  log_json_str(buf, sizeof(buf), f->src.skipped));
@@ -53,6 +57,9 @@ static void after_cb(uv_work_t *w, int status);
 static int start_prefetch(struct packfeed *f)
 {
 	struct prefetch_opts opts = { .want = &f->want, .force_pread = f->force_pread };
+
+	if (f->src.origin == PACK_ORIGIN_PVC)
+		opts.want = &f->want_pvc;
 	int r;
 
 	if ((r = prefetch_start(&f->pf, f->src.path, &opts)) < 0)
@@ -74,7 +81,7 @@ static bool try_next(struct packfeed *f)
 
 	prefetch_close(&f->pf);
 	f->active = false;
-	pack_source_next(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
+	pack_source_next(&f->src, &f->want, &f->want_pvc, cfg->pack, cfg->cache_dir, cfg->app_dir);
 	if (f->src.skipped[0])
 		log_event(LOG_INFO, "cache_skipped", "\"reasons\":%s",
 			  log_json_str(buf, sizeof(buf), f->src.skipped));
@@ -83,7 +90,8 @@ static bool try_next(struct packfeed *f)
 			  pack_origin_name(f->src.origin));
 		if (start_prefetch(f) == 0)
 			return true;
-		pack_source_next(&f->src, &f->want, cfg->pack, cfg->cache_dir, cfg->app_dir);
+		pack_source_next(&f->src, &f->want, &f->want_pvc, cfg->pack, cfg->cache_dir,
+				 cfg->app_dir);
 	}
 	return false;
 }

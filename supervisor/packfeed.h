@@ -20,6 +20,7 @@
  * struct packfeed - one prefetch and its delivery.
  * @src:      the pack chosen
  * @want:     the identity it was checked against
+ * @want_pvc: @want bound to KNEXT_IMAGE, for the PVC's pack
  * @pf:       the prefetch
  * @work:     waits for the prefetch on libuv's thread pool
  * @sock:     PID 1's end of the notify socket
@@ -33,6 +34,7 @@
 struct packfeed {
 	struct pack_source src;
 	struct pack_identity want;
+	struct pack_identity want_pvc;
 	struct prefetch pf;
 	uv_work_t work;
 	int sock;

@@ -470,6 +470,14 @@ int pid1_run(struct pid1 *p)
 		}
 	}
 
+	/* A ring that can be set up but not entered: prefetch reads with pread, and the child
+	 * starts without io_uring, which libuv would otherwise set up and abort on. */
+	if ((r = uring_guard_init(&p->uring)) < 0 || p->uring.refused)
+		log_event(LOG_WARN, "io_uring_refused", "\"reason\":\"%s\",\"app\":\"%s\"",
+			  p->uring.reason,
+			  r < 0 ? "runs as it is" : "starts with io_uring_setup refused");
+	if (p->uring.prog.filter)
+		spec.filter = &p->uring.prog;
 	/* Before the child can listen: the first request after scale-from-zero must not wait for
 	 * the node to relearn this pod's address. Microseconds; never fails the start. */
 	if (p->cfg->announce)
@@ -538,4 +546,5 @@ void pid1_close(struct pid1 *p)
 		close(p->sigfd);
 		p->sigfd = -1;
 	}
+	uring_guard_close(&p->uring);
 }

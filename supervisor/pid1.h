@@ -20,6 +20,7 @@
 #include "supervisor/snapshot.h"
 #include "probes/server.h"
 #include "probes/state.h"
+#include "supervisor/uring_guard.h"
 
 /**
  * enum pid1_stage - the shutdown state machine.
@@ -59,6 +60,7 @@ struct pid1 {
 	bool probes_on;
 	struct listenwatch listen_watch;
 	bool listen_watch_on;
+	struct uring_guard uring;
 	bool snapshot_tried;
 	bool retry_without_snapshot;
 	int exit_code;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cachefs/pack.h"
+#include "supervisor/app_guard.h"
 #include "supervisor/snapshot_build.h"
 #include "probes/cli.h"
 #include "supervisor/config.h"
@@ -248,6 +249,10 @@ int warm_cli_main(int argc, char **argv)
 		return 1;
 	else
 		strcat(strcat(abs_out, "/"), out);
+
+	/* Everything from here runs in a child; the app directory is restored when it ends. */
+	if ((r = app_guard_run(abs_app, abs_out)) != APP_GUARD_CHILD)
+		return r;
 
 	/* The baked pack's usual home, .knext/ inside the app, does not exist before the first warm. */
 	{

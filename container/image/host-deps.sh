@@ -16,6 +16,7 @@ packages="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
 	libuv1-dev liburing-dev libzstd-dev libxxhash-dev libcriterion-dev
 	libfyaml-dev libjansson-dev libcurl4-openssl-dev
 	libicu72 libc-ares2 libbrotli1 libnghttp2-14 libssl3 zlib1g
+	libseccomp-dev
 	tini wrk hyperfine strace util-linux iproute2 procps openssl zstd curl patchelf"
 
 missing=""

@@ -380,6 +380,9 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 	napi_get_array_length(env, argv[3], &n);
 
 	appid_fill(&id, app && *app ? app : ".", KNEXT_RUNTIME_VERSION, opts);
+	/* Write-back to the PVC is tied to the image; the pack cache warm bakes into it cannot be. */
+	if (!settings || !settings->record_pack || strcmp(file, settings->record_pack) != 0)
+		appid_bind_image(&id, settings ? settings->image : NULL);
 	id.v8_tag = tag;
 	if ((r = pack_writer_init(&w, &id, level)) < 0) {
 		free(file);

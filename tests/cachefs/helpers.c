@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/cachefs/helpers.h"
+#include "cachefs/format.h"
 #include "cachefs/packmem.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 const struct pack_identity test_id = {
 	.runtime_name = "node",
@@ -138,4 +140,119 @@ static int rm_cb(const char *path, const struct stat *st, int type, struct FTW *
 void rm_rf(const char *path)
 {
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A zstd frame of raw blocks holding @raw (RFC 8878), as the writer's stored frames are. */
+static uint8_t *stored_frame(const uint8_t *raw, size_t len, size_t *out_len)
+{
+	uint8_t *b = malloc(13 + 3 * (len / (128u << 10) + 1) + len), *p = b;
+
+	if (!b)
+		return NULL;
+	le32_put(p, 0xFD2FB528u);
+	p[4] = 0xE0;
+	le64_put(p + 5, len);
+	p += 13;
+	do {
+		size_t n = len > (128u << 10) ? (128u << 10) : len;
+		uint32_t h = (uint32_t)(n << 3) | (n == len);
+
+		p[0] = (uint8_t)h;
+		p[1] = (uint8_t)(h >> 8);
+		p[2] = (uint8_t)(h >> 16);
+		memcpy(p + 3, raw, n);
+		p += 3 + n;
+		raw += n;
+		len -= n;
+	} while (len);
+	*out_len = (size_t)(p - b);
+	return b;
+}
+
+static void put_str(uint8_t *dst, const char *s)
+{
+	memcpy(dst, s, strlen(s));
+}
+
+int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint64_t frame_raw,
+	       uint64_t comp_len)
+{
+	static const char path[] = "x.js";
+	const uint64_t strings_off = PACK_INDEX_OFF + PACK_ENTRY_SIZE;
+	const uint64_t frames_off = strings_off + sizeof(path) - 1;
+	const uint64_t payload_off = frames_off + PACK_FRAME_SIZE;
+	uint64_t file_size = payload_off + comp_len + PACK_TRAILER_SIZE, done;
+	uint8_t meta[PACK_INDEX_OFF + PACK_ENTRY_SIZE + 8 + PACK_FRAME_SIZE] = { 0 };
+	uint8_t *raw = calloc(1, frame_raw + 1), *zeros = calloc(1, 1 << 20), *comp = NULL;
+	uint8_t *h = meta + PACK_HEADER_OFF, *e = meta + PACK_INDEX_OFF, *f = meta + frames_off;
+	uint8_t trailer[PACK_TRAILER_SIZE] = { 0 };
+	XXH3_state_t st;
+	size_t stored = 0;
+	int err = -1;
+
+	if (!raw || !zeros || entry_len > frame_raw)
+		goto out;
+	memset(raw, 'a', entry_len);
+	comp = stored_frame(raw, frame_raw, &stored);
+	if (!comp || comp_len < stored)
+		goto out;
+	le32_put(meta, PACK_SKIPPABLE_MAGIC);
+	le32_put(meta + 4, (uint32_t)(payload_off - 8));
+	memcpy(h + PH_MAGIC, PACK_MAGIC, 8);
+	le32_put(h + PH_VERSION, PACK_VERSION);
+	le32_put(h + PH_HEADER_SIZE, PACK_HEADER_SIZE);
+	le32_put(h + PH_ENTRY_COUNT, 1);
+	le32_put(h + PH_FRAME_COUNT, 1);
+	le64_put(h + PH_INDEX_OFF, PACK_INDEX_OFF);
+	le64_put(h + PH_STRINGS_OFF, strings_off);
+	le64_put(h + PH_STRINGS_SIZE, sizeof(path) - 1);
+	le64_put(h + PH_FRAMES_OFF, frames_off);
+	le64_put(h + PH_PAYLOAD_OFF, payload_off);
+	le64_put(h + PH_PAYLOAD_SIZE, comp_len);
+	le64_put(h + PH_RAW_SIZE, frame_raw);
+	le64_put(h + PH_FILE_SIZE, file_size);
+	le32_put(h + PH_V8_TAG, id->v8_tag);
+	le64_put(h + PH_V8_FLAGS_HASH, id->v8_flags_hash);
+	le64_put(h + PH_APP_FILES_HASH, id->app_files_hash);
+	put_str(h + PH_RUNTIME_NAME, id->runtime_name);
+	put_str(h + PH_RUNTIME_VERSION, id->runtime_version);
+	put_str(h + PH_ARCH, id->arch);
+	put_str(h + PH_BUILD_ID, id->build_id);
+	le32_put(e + PE_KIND, PACK_KIND_SOURCE);
+	le64_put(e + PE_PATH_HASH, XXH3_64bits(path, sizeof(path) - 1));
+	le32_put(e + PE_RAW_SIZE, entry_len);
+	le32_put(e + PE_PATH_LEN, sizeof(path) - 1);
+	le64_put(e + PE_CHECKSUM, XXH3_64bits(raw, entry_len));
+	memcpy(meta + strings_off, path, sizeof(path) - 1);
+	le64_put(f + PF_FILE_OFFSET, payload_off);
+	le64_put(f + PF_COMP_SIZE, comp_len);
+	le64_put(f + PF_RAW_SIZE, frame_raw);
+	/* The compressed bytes are the stored frame and then zeros, a hole in the file. */
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, comp, stored);
+	for (done = stored; done < comp_len;) {
+		size_t n = comp_len - done > (1 << 20) ? (1 << 20) : comp_len - done;
+
+		XXH3_64bits_update(&st, zeros, n);
+		done += n;
+	}
+	le64_put(f + PF_COMP_HASH, XXH3_64bits_digest(&st));
+	le64_put(f + PF_RAW_HASH, XXH3_64bits(raw, frame_raw));
+	le64_put(h + PH_META_HASH, XXH3_64bits(h, payload_off - PACK_HEADER_OFF));
+	le32_put(trailer, PACK_SKIPPABLE_MAGIC);
+	le32_put(trailer + 4, PACK_TRAILER_SIZE - 8);
+	memcpy(trailer + 8, h + PH_META_HASH, 8);
+	le64_put(trailer + 16, file_size);
+	memcpy(trailer + 24, PACK_TRAILER_MAGIC, 8);
+	if (ftruncate(fd, (off_t)file_size) == 0 &&
+	    pwrite(fd, meta, payload_off, 0) == (ssize_t)payload_off &&
+	    pwrite(fd, comp, stored, (off_t)payload_off) == (ssize_t)stored &&
+	    pwrite(fd, trailer, sizeof(trailer), (off_t)(file_size - PACK_TRAILER_SIZE)) ==
+		    (ssize_t)sizeof(trailer))
+		err = 0;
+out:
+	free(comp);
+	free(zeros);
+	free(raw);
+	return err;
 }

@@ -5,8 +5,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "cachefs/format.h"
@@ -475,4 +478,37 @@ Test(format, big_entry_own_frame_stored_or_compressed)
 		pack_writer_close(&w);
 	}
 	free(blob);
+}
+
+/* A crafted pack of one entry, opened from a file as the readers do. */
+static int open_crafted(struct pack *p, uint32_t entry_len, uint64_t frame_raw, uint64_t comp_len)
+{
+	char *dir = test_tmpdir("craft"), path[256];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/p.pack", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(craft_pack(fd, &test_id, entry_len, frame_raw, comp_len), 0);
+	close(fd);
+	err = pack_open(p, path);
+	if (!err)
+		err = pack_verify(p);
+	rm_rf(dir);
+	return err;
+}
+
+Test(format, frame_bounded_by_its_entries_and_zstd)
+{
+	struct pack p;
+
+	/* The control: every rule holds. */
+	cr_assert_eq(open_crafted(&p, 48, 48, 64), 0, "%s", p.reason);
+	pack_close(&p);
+	/* A frame that decodes to more than its entries hold. */
+	cr_assert_eq(open_crafted(&p, 16, 4096, 4096 + 16), -EBADMSG);
+	cr_assert(strstr(p.reason, "its entries hold 16"), "%s", p.reason);
+	/* A few raw bytes behind a megabyte of compressed ones: refused from the frame table. */
+	cr_assert_eq(open_crafted(&p, 16, 16, 1 << 20), -EBADMSG);
+	cr_assert(strstr(p.reason, "more than zstd makes"), "%s", p.reason);
 }

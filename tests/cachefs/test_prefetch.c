@@ -143,12 +143,15 @@ Test(prefetch, forced_pread_by_env)
 	free(path);
 }
 
-/* Makes io_uring_setup fail with @err: EPERM as Docker's and containerd's profiles do, or ENOSYS. */
-static int block_io_uring(int err)
+/*
+ * Makes syscall @nr fail with @err: io_uring_setup with EPERM as Docker's and containerd's
+ * profiles do, or ENOSYS; io_uring_enter alone, as a profile that forgot it does.
+ */
+static int block_syscall(int nr, int err)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -169,7 +172,7 @@ static void seccomp_case(int errnum, unsigned seed)
 		struct prefetch p;
 		struct io_uring r;
 
-		if (block_io_uring(errnum))
+		if (block_syscall(__NR_io_uring_setup, errnum))
 			_exit(10);
 		if (io_uring_queue_init(2, &r, 0) != -errnum)
 			_exit(11);
@@ -197,6 +200,46 @@ Test(prefetch, seccomp_blocked_io_uring_falls_back)
 Test(prefetch, io_uring_enosys_falls_back)
 {
 	seccomp_case(ENOSYS, 16);
+}
+
+/*
+ * io_uring_setup allowed, io_uring_enter refused: the ring is made and fails at the first
+ * submit; the reads go on with pread, and the next prefetch does not try the ring again.
+ */
+Test(prefetch, io_uring_enter_refused_falls_back)
+{
+	char *path = make_pack(17, 300, "e.pack");
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct prefetch p;
+		struct io_uring r;
+
+		if (block_syscall(__NR_io_uring_enter, EPERM))
+			_exit(10);
+		if (io_uring_queue_init(2, &r, 0) != 0)
+			_exit(11);
+		io_uring_queue_exit(&r);
+		if (prefetch_run_sync(&p, path, NULL))
+			_exit(12);
+		if (!p.used_fallback || !strstr(p.fallback_reason, "io_uring submit") ||
+		    !strstr(p.fallback_reason, strerror(EPERM)))
+			_exit(13);
+		check_memfd(&p, 17, 300);
+		prefetch_close(&p);
+		if (prefetch_run_sync(&p, path, NULL) || !p.used_fallback ||
+		    !strstr(p.fallback_reason, "io_uring submit"))
+			_exit(14);
+		check_memfd(&p, 17, 300);
+		prefetch_close(&p);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status), "child died");
+	cr_assert_eq(WEXITSTATUS(status), 0, "child failed with %d", WEXITSTATUS(status));
+	free(path);
 }
 
 static void expect_failure(const char *path, const struct prefetch_opts *o, int err)

@@ -2,11 +2,14 @@
 # The pack path and write-back under the faults a cluster produces (issue: hardening), on the real
 # binary as PID 1 under `unshare --pid --fork --mount-proc` and the real fixture app: FIFOs at
 # every pack path, a cut-off error message, write-back to a read-only bind mount, to a full
-# loop-mounted ext4, with temp files of killed writers left behind, and with the lock held.
-# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR
+# loop-mounted ext4, with temp files of killed writers left behind, and with the lock held; a
+# crafted 1 GiB frame; a seccomp profile that refuses io_uring_enter.
+# Every step is bounded in time. Usage: harden.sh KNEXT_INIT FIXTURE_DIR CRAFTPACK SECCOMP_EXEC
 set -u
 K=$(realpath "$1")
 SRC=$(realpath "$2")
+CRAFT=$(realpath "$3")
+SECCOMP=$(realpath "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tap.sh"
 
@@ -22,6 +25,8 @@ fi
 tap_workdir
 export KNEXT_PROBE_PORT=0
 NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+# Commands that run_app puts between the namespace and knext-init (which they exec).
+WRAP=()
 mounts=()
 cleanup_mounts() {
 	for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null; done
@@ -29,12 +34,13 @@ cleanup_mounts() {
 trap 'cleanup_mounts; _tap_cleanup' EXIT
 
 # run_app LOG [ENV...]: start the app as PID 1, wait up to 60 s for /, then SIGTERM and wait up to
-# 60 s more. Sets CODE (exit status, 124 when it had to be killed) and UP (1 when / answered).
+# 60 s more. Sets CODE (exit status, 124 when it had to be killed), UP (1 when / answered) and
+# HWM (PID 1's peak resident memory in kB, read just before the SIGTERM).
 run_app() {
 	local log=$1
 	shift
 	local port=$((20000 + RANDOM % 20000))
-	env "$@" PORT=$port KNEXT_APP_DIR="$app" timeout -s KILL 120 "${NS[@]}" "$K" \
+	env "$@" PORT=$port KNEXT_APP_DIR="$app" timeout -s KILL 120 "${NS[@]}" "${WRAP[@]}" "$K" \
 		2>"$log" >/dev/null &
 	local u=$!
 	pids+=("$u")
@@ -44,13 +50,17 @@ run_app() {
 		kill -0 "$u" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -TERM "$(pgrep -P "$(pgrep -P "$u" | head -1)" | head -1)" 2>/dev/null ||
+	local pid1
+	pid1=$(pgrep -P "$(pgrep -P "$u" | head -1)" | head -1)
+	HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid1/status" 2>/dev/null)
+	SECCOMP_MODE=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid1/status" 2>/dev/null)
+	kill -TERM "$pid1" 2>/dev/null ||
 		kill -TERM "$(pgrep -P "$u" | head -1)" 2>/dev/null
 	wait "$u"
 	CODE=$?
 }
 
-plan 10
+plan 13
 
 app="$tmp/app"
 cp -a "$SRC" "$app"
@@ -173,4 +183,64 @@ run_app "$tmp/wb.log" KNEXT_CACHE_WRITEBACK=1 KNEXT_CACHE_DIR="$tmp/pvc"
 grep -q '"level":"info","event":"writeback","pack"' "$tmp/wb.log" &&
 	ok "the write-back is one info line" ||
 	not_ok "write-back logged" "" "$(grep -i writeback "$tmp/wb.log")"
+
+# 11. A crafted pack with the app's identity whose one frame of 16 raw bytes claims 1 GiB of
+# compressed bytes (a hole): refused from its frame table before any of it is read; PID 1's peak
+# memory stays small and the start goes on with the image's pack.
+if [ ! -s "$app/.knext/cache.pack" ]; then
+	skip "a crafted 1 GiB frame is refused before it is read" "no pack from cache warm"
+elif ! "$CRAFT" "$app/.knext/cache.pack" "$tmp/big.pack" 16 16 $((1 << 30)); then
+	not_ok "a crafted 1 GiB frame is refused before it is read" "craftpack failed"
+else
+	run_app "$tmp/big.log" KNEXT_PACK="$tmp/big.pack"
+	grep -q '"event":"prefetch_failed".*more than zstd makes' "$tmp/big.log" &&
+		grep -q '"event":"prefetch_done","origin":"image"' "$tmp/big.log" &&
+		[ "$UP" = 1 ] && [ -n "$HWM" ] && [ "$HWM" -lt 131072 ] &&
+		ok "a crafted 1 GiB frame is refused unread; PID 1 peak RSS ${HWM} kB" ||
+		not_ok "crafted 1 GiB frame" "up=$UP hwm=${HWM}kB" "$(grep -E 'prefetch|cache' "$tmp/big.log")"
+fi
+
+# 12. A seccomp profile that allows io_uring_setup but refuses io_uring_enter (libseccomp, applied
+# to knext-init as PID 1 and inherited by the app), behind the damaged PVC pack of case 3: one
+# warning, both packs read with pread, the app (whose libuv would abort on such a ring) serves
+# and stops cleanly.
+if [ ! -s "$app/.knext/cache.pack" ]; then
+	skip "io_uring_enter refused by seccomp: pread" "no pack from cache warm"
+else
+	WRAP=("$SECCOMP" io_uring_enter --)
+	run_app "$tmp/seccomp.log" KNEXT_CACHE_DIR="$tmp/pvc-bad"
+	WRAP=()
+	[ "$(grep -c '"event":"io_uring_refused","reason":"io_uring_enter: Operation not permitted"' \
+		"$tmp/seccomp.log")" = 1 ] &&
+		grep -q '"event":"prefetch_failed","origin":"pvc"' "$tmp/seccomp.log" &&
+		grep -q '"event":"prefetch_done","origin":"image".*"io":"pread"' "$tmp/seccomp.log" &&
+		[ "$(grep -c '"event":"io_fallback"' "$tmp/seccomp.log")" = 1 ] &&
+		[ "$SECCOMP_MODE" = 2 ] && [ "$UP" = 1 ] && [ "$CODE" = 0 ] &&
+		ok "io_uring_enter refused by seccomp: packs read with pread, the app serves and stops" ||
+		not_ok "io_uring_enter refused by seccomp" "up=$UP code=$CODE seccomp=$SECCOMP_MODE" \
+			"$(grep -vE '"event":"(request|cache)"' "$tmp/seccomp.log" | head -20)"
+fi
+
+# 13. PVC packs are tied to the image (KNEXT_IMAGE, which the manifest sets to the pinned
+# reference): a pack written back under one image is skipped with one line under another, whose
+# pod takes the image's own pack; the image that wrote it takes it.
+img_a="registry.example/app@sha256:$(printf a%.0s $(seq 64))"
+img_b="registry.example/app@sha256:$(printf b%.0s $(seq 64))"
+mkdir -p "$tmp/pvc-img"
+run_app "$tmp/img-write.log" KNEXT_CACHE_WRITEBACK=1 KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_a"
+if [ ! -s "$tmp/pvc-img/cache.pack" ] || [ ! -s "$app/.knext/cache.pack" ]; then
+	not_ok "PVC packs are tied to the image" "no write-back or no image pack" \
+		"$(grep -i writeback "$tmp/img-write.log")"
+else
+	run_app "$tmp/img-b.log" KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_b"
+	up_b=$UP
+	run_app "$tmp/img-a.log" KNEXT_CACHE_DIR="$tmp/pvc-img" KNEXT_IMAGE="$img_a"
+	[ "$(grep -c 'recorded under another image than KNEXT_IMAGE' "$tmp/img-b.log")" = 1 ] &&
+		grep -q '"event":"prefetch_done","origin":"image"' "$tmp/img-b.log" &&
+		grep -q '"event":"prefetch_done","origin":"pvc"' "$tmp/img-a.log" &&
+		[ "$up_b" = 1 ] && [ "$UP" = 1 ] &&
+		ok "a PVC pack from another image is skipped with one line; its own image takes it" ||
+		not_ok "PVC packs tied to the image" "up_b=$up_b up_a=$UP" \
+			"$(grep -hE 'cache|prefetch' "$tmp/img-b.log" "$tmp/img-a.log" | grep -v '"hit"')"
+fi
 done_testing
