@@ -315,6 +315,14 @@ int warm_cli_main(int argc, char **argv)
 			}
 		}
 	}
+#ifdef KNEXT_RUNTIME_LIBNODE18
+	/* Node 18 neither builds nor restores a snapshot knext-node can use (embed.h). */
+	if (snapshot && optind >= argc) {
+		fprintf(stderr, "cache warm: the libnode 18 runtime takes no startup snapshot; the "
+				"pack is written without one\n");
+		snapshot = 0;
+	}
+#endif
 	snap.stored = !snap_zstd;
 	snap.embedded = optind >= argc;
 	for (int i = 0; snap_warm && i < nurls; i++) {

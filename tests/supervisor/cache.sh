@@ -58,11 +58,16 @@ app="$tmp/app"
 cp -a "$SRC" "$app"
 rm -rf "$app/.knext"
 
-# 1. cache warm writes a valid pack into the app (the image's baked pack).
-"$K" cache warm --app "$app" -o "$app/.knext/cache.pack" --url / --url /dynamic --url /api/health \
-	>"$tmp/warm.out" 2>"$tmp/warm.err"
+# 1. cache warm writes a valid pack into the app (the image's baked pack). On libnode 18 with
+# --snapshot, as the image's Containerfile runs it: that runtime declines the snapshot, says so and
+# writes the pack.
+snap=()
+[ "$RUNTIME" = libnode18 ] && snap=(--snapshot)
+"$K" cache warm --app "$app" -o "$app/.knext/cache.pack" "${snap[@]}" --url / --url /dynamic \
+	--url /api/health >"$tmp/warm.out" 2>"$tmp/warm.err"
 r=$?
 [ "$r" = 0 ] && "$K" cache verify "$app/.knext/cache.pack" >/dev/null 2>&1 &&
+	{ [ "$RUNTIME" != libnode18 ] || grep -q 'takes no startup snapshot' "$tmp/warm.err"; } &&
 	ok "cache warm writes a verified pack ($(grep -o '[0-9]* entries' "$tmp/warm.out"))" ||
 	not_ok "cache warm" "exit=$r" "$(tail -3 "$tmp/warm.err")"
 
