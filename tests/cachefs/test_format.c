@@ -495,6 +495,7 @@ static int open_crafted(struct pack *p, uint32_t entry_len, uint64_t frame_raw, 
 	if (!err)
 		err = pack_verify(p);
 	rm_rf(dir);
+	free(dir);
 	return err;
 }
 
