@@ -147,7 +147,7 @@ static int build_once(const struct snapshot_build *b, const char *app, const cha
 {
 	char envs[4][PATH_MAX + 32], js[PATH_MAX], rec[PATH_MAX];
 	char warmup[sizeof(b->warmup) + 32];
-	char *envp[7] = { envs[0], envs[1], envs[2] }, **e = envp + 3;
+	char *envp[8] = { envs[0], envs[1], envs[2] }, **e = envp + 3;
 	/* knext-node builds in its own mode (KNEXT_SNAPSHOT_OUT), so that its bootstrap runs at
 	 * restore; the node CLI with --build-snapshot. */
 	char *argv[] = { (char *)node,
@@ -172,6 +172,8 @@ static int build_once(const struct snapshot_build *b, const char *app, const cha
 	snprintf(warmup, sizeof(warmup), "KNEXT_SNAPSHOT_WARMUP=%s", b->warmup);
 	if (b->embedded)
 		*e++ = envs[3];
+	if (b->embedded && b->no_bytecode)
+		*e++ = "KNEXT_SNAPSHOT_BYTECODE=0";
 	if (warm && b->warmup[0])
 		*e++ = warmup;
 	if (warm && b->warmup[0] && b->warmup_manifest)

@@ -21,6 +21,8 @@
  *            (empty: a snapshot of the loaded server, not warmed up)
  * @warmup_manifest: the builder also serves the routes Next's manifests list as prerendered or
  *            static
+ * @no_bytecode: knext-node leaves the functions' bytecode out of the blob (V8 compiles a function
+ *            again when it is first called after the restore)
  */
 struct snapshot_build {
 	char dir[PATH_MAX];
@@ -28,6 +30,7 @@ struct snapshot_build {
 	bool embedded;
 	char warmup[8192];
 	bool warmup_manifest;
+	bool no_bytecode;
 };
 
 /**

@@ -28,13 +28,14 @@ static void usage(void)
 {
 	fputs("usage: knext-init cache warm --app DIR -o PACK [--url PATH]... [--port N] "
 	      "[--timeout-ms N] [--snapshot|--snapshot-zstd] [--no-snapshot-warmup] "
-	      "[-- NODE SCRIPT...]\n"
+	      "[--no-snapshot-bytecode] [-- NODE SCRIPT...]\n"
 	      "The first --url defaults to the basePath + \"/\" (KNEXT_BASE_PATH, else the build's);\n"
 	      "a build made for another zone (KNEXT_BASE_PATH, KNEXT_ASSET_PREFIX) is refused.\n"
 	      "--snapshot adds a startup snapshot of the server warmed up: before the snapshot is\n"
 	      "taken, its builder serves the --url paths in memory (by default \"/\" and the routes\n"
 	      "Next's manifests list as prerendered or static); --no-snapshot-warmup snapshots the\n"
-	      "loaded server without serving anything.\n",
+	      "loaded server without serving anything; --no-snapshot-bytecode leaves the functions'\n"
+	      "bytecode out of the snapshot (knext-node), to be compiled again when first called.\n",
 	      stderr);
 }
 
@@ -215,6 +216,7 @@ int warm_cli_main(int argc, char **argv)
 		{ "snapshot", no_argument, NULL, 's' },
 		{ "snapshot-zstd", no_argument, NULL, 'z' },
 		{ "no-snapshot-warmup", no_argument, NULL, 'W' },
+		{ "no-snapshot-bytecode", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -260,6 +262,9 @@ int warm_cli_main(int argc, char **argv)
 			break;
 		case 'W':
 			snap_warm = 0;
+			break;
+		case 'B':
+			snap.no_bytecode = true;
 			break;
 		default:
 			usage();

@@ -399,6 +399,36 @@ function installSourceHook() {
 	};
 }
 
+// Node's builtins compiled from source since this heap was restored (the ones the snapshot left
+// out, http and undici among them), with code cache made here, from a heap restored from the same
+// blob: V8 takes such a cache only from a finished read-only space, which the builder's heap is
+// not. writePack puts them in the blob it carries, where Node looks for its builtins' cache.
+function builtinsCompiledSinceRestore() {
+	if (!(typeof snapshot === 'boolean' && snapshot))
+		return [];
+	const vm = require('vm');
+	const { internalBinding } = require('internal/bootstrap/realm');
+	const builtins = internalBinding('builtins');
+	const out = [];
+	for (const id of builtins.getCacheUsage().compiledWithoutCache) {
+		// The parameters Node's BuiltinLoader compiles each kind of builtin with.
+		const params = id.startsWith('internal/per_context/') ?
+			['exports', 'primordials', 'privateSymbols', 'perIsolateSymbols'] :
+			id.startsWith('internal/main/') || id.startsWith('internal/bootstrap/') ?
+				['process', 'require', 'internalBinding', 'primordials'] :
+				['exports', 'require', 'module', 'process', 'internalBinding', 'primordials'];
+		try {
+			const fn = vm.compileFunction(builtins.natives[id], params,
+				{ filename: `node:${id}`, produceCachedData: true });
+			if (fn.cachedData)
+				out.push([id, fn.cachedData]);
+		} catch {
+			// left out: that builtin compiles from source, as before
+		}
+	}
+	return out;
+}
+
 // Serialises code cache for every script compiled so far — after warm-up that includes the
 // functions compiled lazily while serving — and writes it as a pack, atomically.
 let recordedAt = 0;
@@ -431,8 +461,10 @@ function record(why) {
 		}
 	}
 	const level = Number(env.KNEXT_CACHE_LEVEL) || (env.KNEXT_RECORD_PACK ? 19 : 3);
+	const blobBuiltins = builtinsCompiledSinceRestore();
 	for (const file of recordFiles) {
-		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries);
+		const err = knext.writePack(file, level, v8.cachedDataVersionTag(), entries,
+			blobBuiltins);
 		knext.notify(err ? `STATUS=compile cache not written to ${file}: ${err}` :
 			`STATUS=compile cache written (${why}): ${entries.length} entries to ${file}`);
 	}

@@ -315,15 +315,94 @@ static int add_entry(napi_env env, struct pack_writer *w, napi_value e)
 	return r;
 }
 
+/* Appends @n bytes of @p to @out at *@at (the caller sized @out). */
+static void put(unsigned char *out, size_t *at, const void *p, size_t n)
+{
+	memcpy(out + *at, p, n);
+	*at += n;
+}
+
+/*
+ * @blob with @builtins (a JS array of [id, Buffer]) as its builtins' code cache, in *@out
+ * (malloc'd; NULL when there is nothing to add). Node's blob ends with that cache
+ * (node_snapshotable.cc, SnapshotData::ToBlob): a 64-bit count, then for each builtin its id and
+ * its cache, each a 64-bit length and the bytes (Node 24 and 26). A blob made through the embedder
+ * API ends with a count of 0, which this replaces; a blob that has a cache keeps it.
+ */
+static int blob_with_builtins(napi_env env, napi_value builtins, const unsigned char *blob,
+			      size_t len, unsigned char **out, size_t *out_len)
+{
+	static const uint64_t zero;
+	uint32_t n = 0, used = 0;
+	uint64_t count = 0;
+	size_t total = len, at;
+	struct builtin_cache {
+		char *id;
+		size_t id_len;
+		void *data;
+		size_t len;
+	} *b;
+	int r = 0;
+
+	*out = NULL;
+	if (len < sizeof(zero) || memcmp(blob + len - sizeof(zero), &zero, sizeof(zero)) != 0 ||
+	    napi_get_array_length(env, builtins, &n) != napi_ok || n == 0)
+		return 0;
+	if (!(b = calloc(n, sizeof(*b))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value e, id, data;
+
+		if (napi_get_element(env, builtins, i, &e) != napi_ok ||
+		    napi_get_element(env, e, 0, &id) != napi_ok ||
+		    napi_get_element(env, e, 1, &data) != napi_ok ||
+		    !(b[used].id = get_string(env, id, &b[used].id_len)) ||
+		    napi_get_buffer_info(env, data, &b[used].data, &b[used].len) != napi_ok ||
+		    b[used].id_len == 0 || b[used].len == 0) {
+			free(b[used].id);
+			b[used].id = NULL;
+			continue;
+		}
+		total += 2 * sizeof(uint64_t) + b[used].id_len + b[used].len;
+		used++;
+	}
+	if (used == 0)
+		goto done;
+	if (!(*out = malloc(total))) {
+		r = -ENOMEM;
+		goto done;
+	}
+	at = len - sizeof(zero);
+	memcpy(*out, blob, at);
+	count = used;
+	put(*out, &at, &count, sizeof(count));
+	for (uint32_t i = 0; i < used; i++) {
+		uint64_t id_len = b[i].id_len, data_len = b[i].len;
+
+		put(*out, &at, &id_len, sizeof(id_len));
+		put(*out, &at, b[i].id, b[i].id_len);
+		put(*out, &at, &data_len, sizeof(data_len));
+		put(*out, &at, b[i].data, b[i].len);
+	}
+	*out_len = at;
+done:
+	for (uint32_t i = 0; i < used; i++)
+		free(b[i].id);
+	free(b);
+	return r;
+}
+
 /*
  * A write-back keeps the startup snapshot of the pack this process started from (kinds 7 and 8):
  * only `cache warm` builds one, and the next pod needs it most. Not when snapshots are off
- * (KNEXT_SNAPSHOT=0, as after a start from this very blob failed).
+ * (KNEXT_SNAPSHOT=0, as after a start from this very blob failed). @builtins, when not NULL, is
+ * the code cache of the builtins this start compiled after the restore (blob_with_builtins()).
  */
-static int carry_snapshot(struct pack_writer *w)
+static int carry_snapshot(struct pack_writer *w, napi_env env, napi_value builtins)
 {
 	const void *blob, *rec;
-	size_t blob_len = 0, rec_len = 0;
+	unsigned char *with = NULL;
+	size_t blob_len = 0, rec_len = 0, with_len = 0;
 	int r;
 
 	if (!settings || !settings->snapshot || !(blob = cache_find_snapshot(&blob_len)) ||
@@ -333,8 +412,14 @@ static int carry_snapshot(struct pack_writer *w)
 	if ((r = pack_writer_add(w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH, SNAPSHOT_ENV_HASH,
 				 rec, rec_len)) < 0)
 		return r;
-	return pack_writer_add(w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
-			       snapshot_blob_hash(NODE_VERSION_STRING, "x64"), blob, blob_len);
+	if (builtins && (r = blob_with_builtins(env, builtins, blob, blob_len, &with,
+						 &with_len)) < 0)
+		return r;
+	r = pack_writer_add(w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
+			    snapshot_blob_hash(NODE_VERSION_STRING, "x64"), with ? with : blob,
+			    with ? with_len : blob_len);
+	free(with);
+	return r;
 }
 
 /* Tells PID 1 how a write went (probes/PROTOCOL.md, X_KNEXT_WRITEBACK), so that a failure is a
@@ -356,12 +441,13 @@ static void report_write(int r, const char *file, const char *why)
 		     MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* writePack(file: string, level: number, v8Tag: number, entries: [kind, key, hash, Buffer][]):
- * string | undefined — writes atomically (temp file, fsync, rename); returns why it failed. */
+/* writePack(file: string, level: number, v8Tag: number, entries: [kind, key, hash, Buffer][],
+ * builtins?: [id, Buffer][]): string | undefined — writes atomically (temp file, fsync, rename);
+ * returns why it failed. @builtins go into the carried snapshot blob (carry_snapshot()). */
 static napi_value write_pack_js(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	struct pack_identity id;
 	struct pack_writer w;
 	char *file, why[256] = "";
@@ -395,7 +481,7 @@ static napi_value write_pack_js(napi_env env, napi_callback_info info)
 			r = add_entry(env, &w, e);
 	}
 	if (r == 0)
-		r = carry_snapshot(&w);
+		r = carry_snapshot(&w, env, argc > 4 ? argv[4] : NULL);
 	if (r == 0)
 		r = pack_writeback_file(file, &w, max_bytes, why, sizeof(why));
 	pack_writer_close(&w);

