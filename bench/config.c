@@ -21,6 +21,7 @@ enum kind {
 	K_KNEXT_PACK,
 	K_KNEXT_SNAPSHOT,
 	K_KNEXT_WARM,
+	K_KNEXT_WARM_NOBC,
 	K_KNEXT18_PACK,
 	K_EXEC22_PACK,
 	K_EXEC_SNAPSHOT,
@@ -47,6 +48,7 @@ static const struct {
 	{ "knext+snapshot:cold", K_KNEXT_SNAPSHOT, true, NULL },
 	{ "knext+warm", K_KNEXT_WARM, false, NULL },
 	{ "knext+warm:cold", K_KNEXT_WARM, true, NULL },
+	{ "knext+warm-no-bytecode", K_KNEXT_WARM_NOBC, false, NULL },
 	{ "knext-libnode18+pack", K_KNEXT18_PACK, false, NULL },
 	{ "knext-exec22+pack", K_EXEC22_PACK, false, NULL },
 	{ "knext-exec+snapshot", K_EXEC_SNAPSHOT, false, NULL },
@@ -230,7 +232,7 @@ static int knext_cmd(struct bench_job *job, const char *const *args, int timeout
 
 /* Makes (once per work directory) the pack knext-init's `cache warm` bakes for this app; with
  * @snapshot, a startup snapshot too, warmed up unless @snapshot is SNAP_LOADED. */
-enum { SNAP_NONE, SNAP_LOADED, SNAP_WARM };
+enum { SNAP_NONE, SNAP_LOADED, SNAP_WARM, SNAP_WARM_NO_BYTECODE };
 static int make_pack(struct bench_job *job, const char *knext, const char *pack,
 		     const char *exec_node, int snapshot)
 {
@@ -253,6 +255,8 @@ static int make_pack(struct bench_job *job, const char *knext, const char *pack,
 		warm[n++] = "--snapshot";
 	if (snapshot == SNAP_LOADED)
 		warm[n++] = "--no-snapshot-warmup";
+	if (snapshot == SNAP_WARM_NO_BYTECODE)
+		warm[n++] = "--no-snapshot-bytecode";
 	if (exec_node) {
 		warm[n++] = "--";
 		warm[n++] = exec_node;
@@ -410,6 +414,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 	case K_KNEXT_PACK:
 	case K_KNEXT_SNAPSHOT:
 	case K_KNEXT_WARM:
+	case K_KNEXT_WARM_NOBC:
 	case K_KNEXT18_PACK:
 	case K_EXEC22_PACK:
 	case K_EXEC_SNAPSHOT:
@@ -451,12 +456,13 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 					 code, reason_line(out));
 	}
 	if (snprintf(pack, sizeof(pack), "%s/%s%s.pack", t->workdir, app,
-		     k == K_EXEC22_PACK	   ? "-exec22" :
-		     k == K_EXEC_SNAPSHOT  ? "-exec-snapshot" :
-		     k == K_KNEXT_SNAPSHOT ? "-snapshot" :
-		     k == K_KNEXT_WARM	   ? "-warm" :
-		     k == K_KNEXT18_PACK   ? "-libnode18" :
-					     "") >= (int)sizeof(pack))
+		     k == K_EXEC22_PACK	    ? "-exec22" :
+		     k == K_EXEC_SNAPSHOT   ? "-exec-snapshot" :
+		     k == K_KNEXT_SNAPSHOT  ? "-snapshot" :
+		     k == K_KNEXT_WARM	    ? "-warm" :
+		     k == K_KNEXT_WARM_NOBC ? "-warm-nobytecode" :
+		     k == K_KNEXT18_PACK    ? "-libnode18" :
+					      "") >= (int)sizeof(pack))
 		return not_ready(job, "work directory path too long");
 	if (make_pack(job, knext, pack,
 		      k == K_EXEC22_PACK   ? t->node22 :
@@ -464,6 +470,7 @@ int bench_job_prepare(struct bench_job *job, int config, const char *app, const 
 					     NULL,
 		      k == K_KNEXT_SNAPSHOT			? SNAP_LOADED :
 		      k == K_EXEC_SNAPSHOT || k == K_KNEXT_WARM ? SNAP_WARM :
+		      k == K_KNEXT_WARM_NOBC			? SNAP_WARM_NO_BYTECODE :
 								  SNAP_NONE) < 0)
 		return -ENOENT;
 	job_evict(job, pack);

@@ -409,8 +409,12 @@ function builtinsCompiledSinceRestore() {
 	const vm = require('vm');
 	const { internalBinding } = require('internal/bootstrap/realm');
 	const builtins = internalBinding('builtins');
+	const usage = builtins.getCacheUsage();
+	// Some compiled from the blob's cache: the blob has its builtins' cache already.
+	if (usage.compiledWithCache.length > 0)
+		return [];
 	const out = [];
-	for (const id of builtins.getCacheUsage().compiledWithoutCache) {
+	for (const id of usage.compiledWithoutCache) {
 		// The parameters Node's BuiltinLoader compiles each kind of builtin with.
 		const params = id.startsWith('internal/per_context/') ?
 			['exports', 'primordials', 'privateSymbols', 'perIsolateSymbols'] :

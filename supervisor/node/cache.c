@@ -322,12 +322,21 @@ static void put(unsigned char *out, size_t *at, const void *p, size_t n)
 	*at += n;
 }
 
+/* One builtin's code cache, as writePack gets it. */
+struct builtin_cache {
+	char *id;
+	size_t id_len;
+	void *data;
+	size_t len;
+};
+
 /*
  * @blob with @builtins (a JS array of [id, Buffer]) as its builtins' code cache, in *@out
  * (malloc'd; NULL when there is nothing to add). Node's blob ends with that cache
  * (node_snapshotable.cc, SnapshotData::ToBlob): a 64-bit count, then for each builtin its id and
- * its cache, each a 64-bit length and the bytes (Node 24 and 26). A blob made through the embedder
- * API ends with a count of 0, which this replaces; a blob that has a cache keeps it.
+ * its cache, each a 64-bit length and the bytes (Node 24). A blob made through the embedder API
+ * ends with a count of 0, which this replaces; the caller passes nothing for a blob that has a
+ * cache (a cache's last bytes may be zeros too).
  */
 static int blob_with_builtins(napi_env env, napi_value builtins, const unsigned char *blob,
 			      size_t len, unsigned char **out, size_t *out_len)
@@ -336,12 +345,7 @@ static int blob_with_builtins(napi_env env, napi_value builtins, const unsigned 
 	uint32_t n = 0, used = 0;
 	uint64_t count = 0;
 	size_t total = len, at;
-	struct builtin_cache {
-		char *id;
-		size_t id_len;
-		void *data;
-		size_t len;
-	} *b;
+	struct builtin_cache *b;
 	int r = 0;
 
 	*out = NULL;
@@ -412,8 +416,8 @@ static int carry_snapshot(struct pack_writer *w, napi_env env, napi_value builti
 	if ((r = pack_writer_add(w, PACK_KIND_SNAPSHOT_ENV, SNAPSHOT_ENV_PATH, SNAPSHOT_ENV_HASH,
 				 rec, rec_len)) < 0)
 		return r;
-	if (builtins && (r = blob_with_builtins(env, builtins, blob, blob_len, &with,
-						 &with_len)) < 0)
+	if (builtins &&
+	    (r = blob_with_builtins(env, builtins, blob, blob_len, &with, &with_len)) < 0)
 		return r;
 	r = pack_writer_add(w, PACK_KIND_SNAPSHOT_BLOB, SNAPSHOT_BLOB_PATH,
 			    snapshot_blob_hash(NODE_VERSION_STRING, "x64"), with ? with : blob,

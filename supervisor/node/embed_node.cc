@@ -273,7 +273,8 @@ int build_snapshot(node::MultiIsolatePlatform *platform, const std::vector<std::
 	config.builder_script_path = args[1];
 	// KNEXT_SNAPSHOT_BYTECODE=0 (cache warm --no-snapshot-bytecode): a blob without the
 	// functions' bytecode, smaller, at the price of compiling them again after the restore.
-	if (const char *bc = std::getenv("KNEXT_SNAPSHOT_BYTECODE"); bc && std::strcmp(bc, "0") == 0)
+	if (const char *bc = std::getenv("KNEXT_SNAPSHOT_BYTECODE");
+	    bc && std::strcmp(bc, "0") == 0)
 		config.flags = node::SnapshotFlags::kWithoutCodeCache;
 	std::unique_ptr<node::CommonEnvironmentSetup> setup =
 		node::CommonEnvironmentSetup::CreateForSnapshotting(platform, &errors, args,

@@ -387,6 +387,7 @@ Test(config, names_are_the_issue_s)
 					    "knext+snapshot:cold",
 					    "knext+warm",
 					    "knext+warm:cold",
+					    "knext+warm-no-bytecode",
 					    "knext-libnode18+pack",
 					    "knext-exec22+pack",
 					    "knext-exec+snapshot",
