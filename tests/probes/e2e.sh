@@ -37,7 +37,7 @@ probe() {
 }
 
 export PORT=$port KNEXT_PROBE_PORT=$pport KNEXT_APP_DIR="$APP" KNEXT_GRACE_MS=3000
-env --default-signal=INT,QUIT unshare --pid --fork --mount-proc --kill-child "$K" >"$tmp/out" 2>"$tmp/err" &
+env --default-signal unshare --pid --fork --mount-proc --kill-child "$K" >"$tmp/out" 2>"$tmp/err" &
 UPID=$!
 pids+=("$UPID")
 KPID=$(init_pid "$UPID")

@@ -17,7 +17,7 @@ fi
 
 tap_workdir
 export KNEXT_PROBE_PORT=0 KNEXT_CACHE_DIR="$tmp/no-pvc"
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 
 # run_app APP LOG [ENV...]: start the app as PID 1, wait for /, fetch the routes into $tmp/resp.*,
 # then SIGTERM and wait. Sets CODE (exit status).

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tap_workdir
 unset NODE_EXTRA_CA_CERTS KNEXT_NOTIFY_FD
 export KNEXT_PROBE_PORT=0 KNEXT_CACHE_DIR="$tmp/no-pvc"
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 
 # The app: server.js answers "normal" and forks a child of process.execPath (knext-node); the
 # builder's heap answers "restored" with a value computed while building.

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tap_workdir
 export KNEXT_PROBE_PORT=0
 unset NODE_EXTRA_CA_CERTS
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 
 # serve APP OUT [ENV...]: knext-init -- node server.js as PID 1 in APP, every route of the app
 # fetched into OUT.* (routes_fetch), then SIGTERM.

@@ -24,7 +24,7 @@ fi
 
 tap_workdir
 export KNEXT_PROBE_PORT=0
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 # Commands that run_app puts between the namespace and knext-init (which they exec).
 WRAP=()
 mounts=()

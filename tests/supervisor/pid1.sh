@@ -11,11 +11,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 tap_workdir
 
-# Background jobs of a script start with SIGINT and SIGQUIT ignored; give the init default ones.
+# Background jobs of a script start with SIGINT and SIGQUIT ignored, and a runner may ignore more
+# (nohup: SIGHUP); the init gets every signal at its default, as a container runtime starts it.
 # Probe ports are the probes suite's business; tests here run side by side with others.
 export KNEXT_PROBE_PORT=0
 
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 
 # start_ns ARGS...: knext-init as PID 1 in the background; sets UPID (unshare) and KPID (the
 # init, as seen from here).

@@ -22,7 +22,7 @@ fi
 tap_workdir
 export KNEXT_PROBE_PORT=0 PATH="$node_dir:$PATH"
 unset NODE_EXTRA_CA_CERTS FIXTURE_GREETING
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 # Every start of the app gets a container's environment, not the test runner's: Next.js reads a
 # CI runner's variables (CI, BUILD_NUMBER, RUN_ID, ...) while it loads, the builder records them
 # unset, and a pod that has them rightly refuses the snapshot. PATH, HOME and KNEXT_ settings pass.

@@ -16,7 +16,7 @@ if [ ! -e "$SRC/server.js" ] || [ ! -e "$SRC/.next/required-server-files.json" ]
 fi
 
 tap_workdir
-NS=(env --default-signal=INT,QUIT unshare --pid --fork --mount-proc)
+NS=(env --default-signal unshare --pid --fork --mount-proc)
 
 # zone_app DIR BASEPATH ASSETPREFIX: the fixture, its build's basePath and assetPrefix rewritten
 # (every other file a symlink to the fixture's).
