@@ -22,9 +22,10 @@ requests() {
 	python3 - "$1" "$2" "$3" <<'PY'
 import http.client, sys, threading
 port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+failed = []
 def run(k):
     c = None
-    done = 0
+    done = misses = 0
     while done < k:
         try:
             if c is None:
@@ -32,12 +33,20 @@ def run(k):
             c.request('GET', path)
             c.getresponse().read()
             done += 1
-        except (OSError, http.client.HTTPException):
-            # The probe server closes a keep-alive connection after a while: a new one.
+            misses = 0
+        except (OSError, http.client.HTTPException) as e:
+            # The probe server closes a keep-alive connection after a while: a new one. A server
+            # that stopped answering ends the run.
             c = None
+            misses += 1
+            if misses == 10:
+                failed.append(f'{path}: 10 failures in a row ({e})')
+                return
 ts = [threading.Thread(target=run, args=(n // 4,)) for _ in range(4)]
 [t.start() for t in ts]
 [t.join() for t in ts]
+if failed:
+    sys.exit(failed[0])
 PY
 }
 
@@ -95,8 +104,13 @@ one_run() {
 	local rss0 anon0 rss1 anon1 p50 p99
 	rss0=$(status_kb "$pid1" VmRSS)
 	anon0=$(status_kb "$pid1" RssAnon)
-	requests "$port" / "$REQUESTS"
-	requests "$pport" /readyz "$REQUESTS"
+	if ! requests "$port" / "$REQUESTS" || ! requests "$pport" /readyz "$REQUESTS"; then
+		kill -TERM "$pid1"
+		wait "$u"
+		[ "$dir" != "$APP" ] && rm -rf "$dir"
+		echo "pid1_mem: the server stopped answering; this run is left out" >&2
+		return 1
+	fi
 	rss1=$(status_kb "$pid1" VmRSS)
 	anon1=$(status_kb "$pid1" RssAnon)
 	read -r p50 p99 < <(flood "$pport")
