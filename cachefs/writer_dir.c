@@ -4,6 +4,7 @@
  * directory) becomes one entry keyed by its relative path and the XXH3-64 of its content.
  */
 #include "cachefs/writer.h"
+#include "cachefs/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +22,7 @@ static int add_file(struct pack_writer *w, int dfd, const char *name, const char
 {
 	struct stat st;
 	uint8_t *data;
-	size_t got = 0;
+	ssize_t got;
 	int fd, err = 0;
 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -36,18 +37,10 @@ static int add_file(struct pack_writer *w, int dfd, const char *name, const char
 		err = -ENOMEM;
 		goto out;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		got += n;
-	}
-	if (!err)
+	got = read_upto(fd, data, st.st_size);
+	if (got < 0 || got < st.st_size)
+		err = got < 0 ? (int)got : -EIO;
+	else
 		err = pack_writer_add(w, kind, rel, XXH3_64bits(data, got), data, got);
 	free(data);
 out:

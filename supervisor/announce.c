@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "supervisor/announce.h"
+#include "cachefs/fileio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -174,27 +175,14 @@ int announce_parse_route6(const char *text, size_t len, struct announce_gw *gw)
 /* Reads a small /proc file; what does not fit in @n bytes is left unread. */
 static ssize_t read_table(const char *path, char *buf, size_t n)
 {
-	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got;
 
 	if (fd < 0)
 		return -errno;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
+	got = read_upto(fd, buf, n);
 	close(fd);
-	return (ssize_t)got;
+	return got;
 }
 
 static int send_one(const struct announce_gw *gw, int port)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "supervisor/app_guard.h"
+#include "cachefs/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,8 +63,8 @@ static const char *rel_of(const struct guard *g, const char *path)
 static int read_all(const char *path, size_t len, char **out)
 {
 	char *buf = malloc(len ? len : 1);
-	size_t got = 0;
-	int fd, err = 0;
+	ssize_t got;
+	int fd;
 
 	if (!buf)
 		return -ENOMEM;
@@ -72,21 +73,11 @@ static int read_all(const char *path, size_t len, char **out)
 		free(buf);
 		return -errno;
 	}
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		got += n;
-	}
+	got = read_upto(fd, buf, len);
 	close(fd);
-	if (err) {
+	if (got < 0 || (size_t)got < len) {
 		free(buf);
-		return err;
+		return got < 0 ? (int)got : -EIO;
 	}
 	*out = buf;
 	return 0;
