@@ -34,6 +34,18 @@ int snapshot_env_check(const char *rec, size_t len, const char *app, const char 
 		       size_t why_len);
 
 /**
+ * snapshot_env_apply() - make the process's environment the one a snapshot's record describes:
+ * every variable recorded unset is removed, every one recorded with a value gets it; the rest is
+ * left alone. For `cache warm`'s run restored from the snapshot it just built, whatever the
+ * environment of the image build (a CI runner's CI=true, say).
+ * @rec: the record, "key value" lines (FORMAT.md)
+ * @len: bytes of @rec
+ *
+ * Return: 0, -EBADMSG when a name cannot be set, -ENOMEM.
+ */
+int snapshot_env_apply(const char *rec, size_t len);
+
+/**
  * snapshot_blob_hash() - the content hash of a blob made by a runtime (kind 7 entries): XXH3-64 of
  * "node-VERSION-ARCH", e.g. "node-24.22.3-x64" (VERSION without "v", ARCH as process.arch).
  * @version: e.g. "24.22.3"

@@ -425,6 +425,14 @@ static int remove_cb(const char *path, const struct stat *st, int flag, struct F
 	return 0;
 }
 
+int snapshot_build_record(const struct snapshot_build *b, char **rec, size_t *len)
+{
+	char path[PATH_MAX];
+
+	path_in(b, "env", path);
+	return read_file(path, rec, len);
+}
+
 void snapshot_build_close(struct snapshot_build *b)
 {
 	if (b->dir[0])

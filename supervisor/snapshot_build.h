@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /**
  * struct snapshot_build - one build's scratch directory (the JS files, the module list, the blob).
@@ -64,6 +65,16 @@ int snapshot_build_record_env(const struct snapshot_build *b);
  */
 int snapshot_build_run(struct snapshot_build *b, const char *app, const char *node,
 		       const char *pack);
+
+/**
+ * snapshot_build_record() - the record of the snapshot snapshot_build_run() built (kind 8).
+ * @b:   state
+ * @rec: receives the text, NUL-terminated, malloc()ed
+ * @len: receives its length
+ *
+ * Return: 0 or -errno.
+ */
+int snapshot_build_record(const struct snapshot_build *b, char **rec, size_t *len);
 
 /**
  * snapshot_build_close() - remove the scratch directory; idempotent.

@@ -149,6 +149,51 @@ bad:
 	return -EBADMSG;
 }
 
+int snapshot_env_apply(const char *rec, size_t len)
+{
+	const char *p = rec, *end = rec + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		char name[256], *value;
+		const char *eq;
+
+		if (n > 6 && memcmp(p, "unset ", 6) == 0 && n - 6 < sizeof(name)) {
+			memcpy(name, p + 6, n - 6);
+			name[n - 6] = '\0';
+			if (unsetenv(name) < 0)
+				return -EBADMSG;
+		} else if (n > 4 && memcmp(p, "env ", 4) == 0 && (eq = memchr(p + 4, '=', n - 4)) &&
+			   eq > p + 4 && (size_t)(eq - p - 4) < sizeof(name)) {
+			size_t name_len = (size_t)(eq - p - 4), vlen = n - 4 - name_len - 1, k = 0;
+
+			memcpy(name, p + 4, name_len);
+			name[name_len] = '\0';
+			if (!(value = malloc(vlen + 1)))
+				return -ENOMEM;
+			/* The builder's escapes: \\ and \n. */
+			for (size_t i = 0; i < vlen; i++) {
+				char c = eq[1 + i];
+
+				if (c == '\\' && i + 1 < vlen) {
+					c = eq[2 + i] == 'n' ? '\n' : eq[2 + i];
+					i++;
+				}
+				value[k++] = c;
+			}
+			value[k] = '\0';
+			if (setenv(name, value, 1) < 0) {
+				free(value);
+				return -EBADMSG;
+			}
+			free(value);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
 uint64_t snapshot_blob_hash(const char *version, const char *arch)
 {
 	char key[96];

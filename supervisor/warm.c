@@ -17,6 +17,7 @@
 
 #include "cachefs/pack.h"
 #include "supervisor/app_guard.h"
+#include "supervisor/snapshot.h"
 #include "supervisor/snapshot_build.h"
 #include "probes/cli.h"
 #include "supervisor/config.h"
@@ -47,10 +48,12 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Embedded mode records the pack itself (KNEXT_RECORD_PACK), starting from it with @from_pack;
- * with a command, exec mode keeps that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
+/* Embedded mode records the pack itself (KNEXT_RECORD_PACK), starting from it when @restore_rec
+ * is not NULL: the record of the snapshot in it, whose environment the run gets (the caller's may
+ * hold a CI runner's variables that would refuse the snapshot); with a command, exec mode keeps
+ * that node's own NODE_COMPILE_CACHE as the pack (KNEXT_NCC_PACK). */
 static pid_t start_app(const char *app, const char *out, int port, char **cmd,
-		       const struct snapshot_build *snap, bool from_pack)
+		       const struct snapshot_build *snap, const char *restore_rec)
 {
 	char exe[PATH_MAX], num[16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -87,8 +90,11 @@ static pid_t start_app(const char *app, const char *out, int port, char **cmd,
 			_exit(127);
 	} else {
 		setenv("KNEXT_RECORD_PACK", out, 1);
-		if (from_pack)
+		if (restore_rec) {
 			setenv("KNEXT_PACK", out, 1);
+			if (snapshot_env_apply(restore_rec, strlen(restore_rec)) < 0)
+				_exit(127);
+		}
 		if (snap && snapshot_build_record_env(snap) < 0)
 			_exit(127);
 	}
@@ -176,11 +182,11 @@ static void stop_app(pid_t pid)
  * Return: 0, or -1 after one line saying why.
  */
 static int serve_app(const char *app, const char *out, int port, char **cmd,
-		     const struct snapshot_build *snap, bool from_pack, const char *const *urls,
-		     int nurls, int timeout_ms)
+		     const struct snapshot_build *snap, const char *restore_rec,
+		     const char *const *urls, int nurls, int timeout_ms)
 {
 	long deadline = now_ms() + timeout_ms;
-	pid_t pid = start_app(app, out, port, cmd, snap, from_pack);
+	pid_t pid = start_app(app, out, port, cmd, snap, restore_rec);
 	int r, status;
 
 	if (pid < 0) {
@@ -226,6 +232,8 @@ int warm_cli_main(int argc, char **argv)
 	struct knext_zone zone;
 	int nurls = 0, port = 0, timeout_ms = 60000, opt, r, snapshot = 0, snap_zstd = 0;
 	int snap_warm = 1;
+	char *rec = NULL;
+	size_t rec_len = 0;
 	struct snapshot_build snap = { .dir = "" };
 	struct pack pk;
 
@@ -345,7 +353,7 @@ int warm_cli_main(int argc, char **argv)
 		return 1;
 	}
 	if (serve_app(abs_app, abs_out, port, optind < argc ? argv + optind : NULL,
-		      snapshot ? &snap : NULL, false, urls, nurls, timeout_ms) < 0)
+		      snapshot ? &snap : NULL, NULL, urls, nurls, timeout_ms) < 0)
 		goto fail;
 
 	memset(&pk, 0, sizeof(pk));
@@ -363,16 +371,19 @@ int warm_cli_main(int argc, char **argv)
 		fflush(stdout);
 		r = snapshot_build_run(&snap, abs_app,
 				       snap.embedded ? knext_node_path() : argv[optind], abs_out);
+		if (r == 0 && snap.embedded && snapshot_build_record(&snap, &rec, &rec_len) < 0)
+			rec = NULL;
 		snapshot_build_close(&snap);
 		/* V8 refuses code cache made outside a heap restored from the snapshot, and the
 		 * pack's was recorded before there was one: a run restored from the new pack records
-		 * what a pod compiles after the restore (server.js, modules outside the snapshot),
-		 * and keeps the snapshot (it proves the restore, too). */
+		 * what a pod compiles after the restore (server.js, modules outside the snapshot, the
+		 * builtins that load after it), and keeps the snapshot (it proves the restore, too). */
 		if (r == 0 && snap.embedded) {
 			fflush(stdout);
-			serve_app(abs_app, abs_out, port, NULL, NULL, true, urls, nurls,
+			serve_app(abs_app, abs_out, port, NULL, NULL, rec ? rec : "", urls, nurls,
 				  timeout_ms);
 		}
+		free(rec);
 	}
 	return 0;
 fail:

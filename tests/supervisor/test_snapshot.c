@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* snapshot_env_check(): a snapshot's record against this process's app, binary and environment. */
+/*
+ * snapshot_env_check(): a snapshot's record against this process's app, binary and environment;
+ * snapshot_env_apply(): that environment made the record's.
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -101,4 +104,23 @@ Test(snapshot, blob_hash_names_the_runtime)
 {
 	cr_assert_neq(snapshot_blob_hash("24.22.3", "x64"), snapshot_blob_hash("24.22.1", "x64"));
 	cr_assert_eq(snapshot_blob_hash("24.22.3", "x64"), snapshot_blob_hash("24.22.3", "x64"));
+}
+
+/* snapshot_env_apply(): `cache warm`'s restored run gets the environment the record describes. */
+Test(snapshot, apply_makes_the_environment_the_record_s)
+{
+	static const char rec[] = "knext-snapshot 1\napp /srv/app\nunset KNEXT_T_CI\n"
+				  "env KNEXT_T_A=a\\\\b\\nc\nunset KNEXT_T_NEVER\n";
+
+	setenv("KNEXT_T_CI", "true", 1);
+	setenv("KNEXT_T_A", "other", 1);
+	setenv("KNEXT_T_KEEP", "kept", 1);
+	cr_assert_eq(snapshot_env_apply(rec, sizeof(rec) - 1), 0);
+	cr_assert_null(getenv("KNEXT_T_CI"));
+	cr_assert_str_eq(getenv("KNEXT_T_A"), "a\\b\nc");
+	cr_assert_null(getenv("KNEXT_T_NEVER"));
+	cr_assert_str_eq(getenv("KNEXT_T_KEEP"), "kept");
+	/* Then the check agrees. */
+	cr_assert_eq(check("unset KNEXT_T_CI\nenv KNEXT_T_A=a\\\\b\\nc\n", "/srv/app", NULL), 0,
+		     "%s", why);
 }
