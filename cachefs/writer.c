@@ -126,12 +126,12 @@ int pack_writer_add(struct pack_writer *w, uint32_t kind, const char *key, uint6
  * A zstd frame of raw blocks (RFC 8878: 8-byte content size, single segment, no checksum; blocks of
  * type 0): any zstd decoder reads it back at memory speed. The writer's "stored" frames.
  */
-static size_t store_bound(size_t len)
+size_t pack_stored_bound(size_t len)
 {
 	return 13 + 3 * (len / ZSTD_RAW_BLOCK_MAX + 1) + len;
 }
 
-static size_t store_frame(uint8_t *dst, const uint8_t *src, size_t len)
+size_t pack_stored_frame(uint8_t *dst, const uint8_t *src, size_t len)
 {
 	uint8_t *p = dst;
 
@@ -169,7 +169,8 @@ static void *compress_cb(void *arg)
 	while ((i = atomic_fetch_add(&job->next, 1)) < job->frame_count &&
 	       !atomic_load(&job->err)) {
 		struct wframe *f = &job->frames[i];
-		size_t cap = f->stored ? store_bound(f->raw_size) : ZSTD_compressBound(f->raw_size),
+		size_t cap = f->stored ? pack_stored_bound(f->raw_size) :
+					 ZSTD_compressBound(f->raw_size),
 		       n;
 
 		f->comp = malloc(cap);
@@ -178,7 +179,8 @@ static void *compress_cb(void *arg)
 			break;
 		}
 		if (f->stored) {
-			f->comp_size = store_frame(f->comp, job->raw + f->raw_offset, f->raw_size);
+			f->comp_size =
+				pack_stored_frame(f->comp, job->raw + f->raw_offset, f->raw_size);
 			continue;
 		}
 		n = ZSTD_compress2(cc, f->comp, cap, job->raw + f->raw_offset, f->raw_size);

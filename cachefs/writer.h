@@ -110,6 +110,25 @@ ssize_t pack_writer_size(struct pack_writer *w);
 int pack_writer_write(struct pack_writer *w, int fd);
 
 /**
+ * pack_stored_bound() - bytes pack_stored_frame() may write for @len raw bytes.
+ * @len: raw bytes
+ *
+ * Return: the bound.
+ */
+size_t pack_stored_bound(size_t len);
+
+/**
+ * pack_stored_frame() - @src as a zstd frame of raw blocks (a "stored" frame, FORMAT.md), which any
+ * zstd decoder reads back at memory speed.
+ * @dst: at least pack_stored_bound(@len) bytes
+ * @src: raw bytes
+ * @len: bytes of @src
+ *
+ * Return: the bytes written to @dst.
+ */
+size_t pack_stored_frame(uint8_t *dst, const uint8_t *src, size_t len);
+
+/**
  * pack_writer_close() - free everything; idempotent.
  * @w: state
  */

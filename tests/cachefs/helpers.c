@@ -2,6 +2,7 @@
 #include "tests/cachefs/helpers.h"
 #include "cachefs/format.h"
 #include "cachefs/packmem.h"
+#include "cachefs/writer.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -142,33 +143,6 @@ void rm_rf(const char *path)
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* A zstd frame of raw blocks holding @raw (RFC 8878), as the writer's stored frames are. */
-static uint8_t *stored_frame(const uint8_t *raw, size_t len, size_t *out_len)
-{
-	uint8_t *b = malloc(13 + 3 * (len / (128u << 10) + 1) + len), *p = b;
-
-	if (!b)
-		return NULL;
-	le32_put(p, 0xFD2FB528u);
-	p[4] = 0xE0;
-	le64_put(p + 5, len);
-	p += 13;
-	do {
-		size_t n = len > (128u << 10) ? (128u << 10) : len;
-		uint32_t h = (uint32_t)(n << 3) | (n == len);
-
-		p[0] = (uint8_t)h;
-		p[1] = (uint8_t)(h >> 8);
-		p[2] = (uint8_t)(h >> 16);
-		memcpy(p + 3, raw, n);
-		p += 3 + n;
-		raw += n;
-		len -= n;
-	} while (len);
-	*out_len = (size_t)(p - b);
-	return b;
-}
-
 static void put_str(uint8_t *dst, const char *s)
 {
 	memcpy(dst, s, strlen(s));
@@ -193,8 +167,11 @@ int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint6
 	if (!raw || !zeros || entry_len > frame_raw)
 		goto out;
 	memset(raw, 'a', entry_len);
-	comp = stored_frame(raw, frame_raw, &stored);
-	if (!comp || comp_len < stored)
+	comp = malloc(pack_stored_bound(frame_raw));
+	if (!comp)
+		goto out;
+	stored = pack_stored_frame(comp, raw, frame_raw);
+	if (comp_len < stored)
 		goto out;
 	le32_put(meta, PACK_SKIPPABLE_MAGIC);
 	le32_put(meta + 4, (uint32_t)(payload_off - 8));
