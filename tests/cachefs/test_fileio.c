@@ -21,19 +21,28 @@ static void *trickle(void *arg)
 	return NULL;
 }
 
-Test(fileio, short_reads_are_joined_until_the_end)
+/* read_upto() of @len bytes from a pipe that @writer fills (and closes) on its own thread. */
+static ssize_t read_from(void *(*writer)(void *), char *buf, size_t len)
 {
 	int p[2];
-	char buf[16] = "";
 	pthread_t t;
+	ssize_t n;
 
 	cr_assert_eq(pipe(p), 0);
-	pthread_create(&t, NULL, trickle, &p[1]);
-	/* More wanted than there is: the whole of it, then the end of the file. */
-	cr_assert_eq(read_upto(p[0], buf, sizeof(buf)), 6);
-	cr_assert_str_eq(buf, "abcdef");
+	cr_assert_eq(pthread_create(&t, NULL, writer, &p[1]), 0);
+	n = read_upto(p[0], buf, len);
 	pthread_join(t, NULL);
 	close(p[0]);
+	return n;
+}
+
+Test(fileio, short_reads_are_joined_until_the_end)
+{
+	char buf[16] = "";
+
+	/* More wanted than there is: the whole of it, then the end of the file. */
+	cr_assert_eq(read_from(trickle, buf, sizeof(buf)), 6);
+	cr_assert_str_eq(buf, "abcdef");
 }
 
 Test(fileio, stops_at_len)
@@ -58,7 +67,12 @@ static void on_alarm(int sig)
 static void *late(void *arg)
 {
 	int fd = *(int *)arg;
+	sigset_t alarm;
 
+	/* The alarm is for the reader's thread. */
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alarm, NULL);
 	usleep(100000);
 	cr_assert_eq(write(fd, "xy", 2), 2);
 	close(fd);
@@ -68,18 +82,12 @@ static void *late(void *arg)
 Test(fileio, a_signal_does_not_end_the_read)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: read() gets EINTR */
-	int p[2];
 	char buf[8] = "";
-	pthread_t t;
 
 	sigaction(SIGALRM, &sa, NULL);
-	cr_assert_eq(pipe(p), 0);
-	pthread_create(&t, NULL, late, &p[1]);
 	ualarm(30000, 0);
-	cr_assert_eq(read_upto(p[0], buf, sizeof(buf)), 2);
+	cr_assert_eq(read_from(late, buf, sizeof(buf)), 2);
 	cr_assert_str_eq(buf, "xy");
-	pthread_join(t, NULL);
-	close(p[0]);
 }
 
 Test(fileio, a_bad_descriptor_is_an_error)
