@@ -4,14 +4,16 @@
 # knext-init as PID 1 of a new PID namespace on a Next.js standalone app, probes on, and prints
 # PID 1's VmRSS and RssAnon (kB) right after the first 200, then after REQUESTS requests to the
 # app and as many to /readyz (keep-alive clients), then /readyz p50/p99 (ms) of 200 fresh
-# connections while 1,100 slow connections stay open. Run it as root (unshare), alone on the
-# machine; each configuration runs RUNS times and the medians are printed.
+# connections while 1,100 slow connections stay open (tests/probes/readyz_flood.py). Run it as
+# root (unshare), alone on the machine; each configuration runs RUNS times and the medians are
+# printed.
 # Usage: pid1_mem.sh KNEXT_INIT APP_DIR [RUNS] [REQUESTS]
 set -u
 K=$(realpath "$1")
 APP=$(realpath "$2")
 RUNS=${3:-3}
 REQUESTS=${4:-20000}
+top=$(cd "$(dirname "$0")/.." && pwd)
 unset NODE_EXTRA_CA_CERTS
 ulimit -n 4096
 
@@ -50,36 +52,6 @@ if failed:
 PY
 }
 
-# flood PORT: p50 and p99 of /readyz on fresh connections under 1,100 slow ones.
-flood() {
-	python3 - "$1" <<'PY'
-import socket, sys, time
-port = int(sys.argv[1])
-slow = []
-for i in range(1100):
-    s = socket.create_connection(('127.0.0.1', port), timeout=5)
-    s.send(b'GET /readyz HTTP/1.1\r\nHost: x\r\n')
-    slow.append(s)
-time.sleep(0.3)
-lat = []
-for i in range(200):
-    t0 = time.monotonic()
-    c = socket.create_connection(('127.0.0.1', port), timeout=5)
-    c.sendall(b'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-    c.recv(64)
-    c.close()
-    lat.append((time.monotonic() - t0) * 1000)
-    if i % 10 == 0:
-        for s in slow:
-            try:
-                s.send(b'X')
-            except OSError:
-                pass
-lat.sort()
-print('%.2f %.2f' % (lat[100], lat[197]))
-PY
-}
-
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 one_run() {
@@ -113,7 +85,7 @@ one_run() {
 	fi
 	rss1=$(status_kb "$pid1" VmRSS)
 	anon1=$(status_kb "$pid1" RssAnon)
-	read -r p50 p99 < <(flood "$pport")
+	read -r p50 p99 _ < <(python3 "$top/tests/probes/readyz_flood.py" "$pport")
 	kill -TERM "$pid1"
 	wait "$u"
 	[ "$dir" != "$APP" ] && rm -rf "$dir"

@@ -25,38 +25,7 @@ for _ in $(seq 100); do
 	curl -s -m 1 -o /dev/null "http://127.0.0.1:$pport/livez" && break
 	sleep 0.05
 done
-out=$(timeout 100 python3 - "$pport" <<'PY'
-import socket, sys, time
-port = int(sys.argv[1])
-slow = []
-for i in range(1100):
-    s = socket.socket()
-    s.settimeout(5)
-    s.connect(('127.0.0.1', port))
-    s.send(b'GET /readyz HTTP/1.1\r\nHost: x\r\n')  # never finished
-    slow.append(s)
-time.sleep(0.3)
-lat = []
-for i in range(200):
-    t0 = time.monotonic()
-    try:
-        c = socket.create_connection(('127.0.0.1', port), timeout=5)
-        c.sendall(b'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-        ok = c.recv(64).startswith(b'HTTP/1.1 ')
-        c.close()
-    except OSError:
-        ok = False
-    lat.append((time.monotonic() - t0) * 1000 if ok else 99999.0)
-    if i % 10 == 0:  # the flood stays: slow clients keep trickling bytes, never a whole header
-        for s in slow:
-            try:
-                s.send(b'X')
-            except OSError:
-                pass
-lat.sort()
-print('%.1f %.1f %.1f' % (lat[100], lat[197], lat[-1]))
-PY
-)
+out=$(timeout 100 python3 "$here/readyz_flood.py" "$pport")
 read -r p50 p99 max <<<"$out"
 # knext-init is the namespace's init: when it goes, so does everything in it.
 kill -TERM "$(init_pid "$(init_pid "$u")")" 2>/dev/null
