@@ -233,42 +233,70 @@ static uint32_t plan_frames(struct pack_writer *w, struct wframe *frames, uint64
 	return nf;
 }
 
+void pack_header_put(uint8_t *meta, const struct pack_identity *id, const struct pack_layout *l)
+{
+	uint8_t *h = meta + PACK_HEADER_OFF;
+
+	le32_put(meta, PACK_SKIPPABLE_MAGIC);
+	le32_put(meta + 4, (uint32_t)(l->payload_off - 8));
+	memcpy(h + PH_MAGIC, PACK_MAGIC, 8);
+	le32_put(h + PH_VERSION, PACK_VERSION);
+	le32_put(h + PH_HEADER_SIZE, PACK_HEADER_SIZE);
+	le64_put(h + PH_CREATED, l->created_ms);
+	le32_put(h + PH_ENTRY_COUNT, l->entry_count);
+	le32_put(h + PH_FRAME_COUNT, l->frame_count);
+	le64_put(h + PH_INDEX_OFF, PACK_INDEX_OFF);
+	le64_put(h + PH_STRINGS_OFF, l->strings_off);
+	le64_put(h + PH_STRINGS_SIZE, l->strings_size);
+	le64_put(h + PH_FRAMES_OFF, l->frames_off);
+	le64_put(h + PH_PAYLOAD_OFF, l->payload_off);
+	le64_put(h + PH_PAYLOAD_SIZE, l->payload_size);
+	le64_put(h + PH_RAW_SIZE, l->raw_size);
+	le64_put(h + PH_FILE_SIZE, l->file_size);
+	le32_put(h + PH_V8_TAG, id->v8_tag);
+	le64_put(h + PH_V8_FLAGS_HASH, id->v8_flags_hash);
+	le64_put(h + PH_APP_FILES_HASH, id->app_files_hash);
+	/* Identity strings are truncated so that each field keeps its terminating NUL. */
+	put_str(h + PH_RUNTIME_NAME, id->runtime_name, 16);
+	put_str(h + PH_RUNTIME_VERSION, id->runtime_version, 32);
+	put_str(h + PH_ARCH, id->arch, 16);
+	put_str(h + PH_BUILD_ID, id->build_id, 64);
+}
+
+void pack_seal(uint8_t *meta, uint64_t payload_off, uint8_t *trailer, uint64_t file_size)
+{
+	uint64_t mh = XXH3_64bits(meta + PACK_HEADER_OFF, payload_off - PACK_HEADER_OFF);
+
+	le64_put(meta + PACK_HEADER_OFF + PH_META_HASH, mh);
+	le32_put(trailer, PACK_SKIPPABLE_MAGIC);
+	le32_put(trailer + 4, PACK_TRAILER_SIZE - 8);
+	le64_put(trailer + 8, mh);
+	le64_put(trailer + 16, file_size);
+	memcpy(trailer + 24, PACK_TRAILER_MAGIC, 8);
+}
+
 static void emit(struct pack_writer *w, struct wframe *frames, uint32_t nf, const uint8_t *raw,
 		 uint64_t raw_total)
 {
 	uint64_t strings_off = PACK_INDEX_OFF + (uint64_t)w->count * PACK_ENTRY_SIZE;
 	uint64_t frames_off = strings_off + w->strings_bytes;
 	uint64_t payload_off = frames_off + (uint64_t)nf * PACK_FRAME_SIZE, payload = 0, off, spos;
-	uint8_t *b = w->out, *h = b + PACK_HEADER_OFF;
-	uint64_t mh;
+	uint8_t *b = w->out;
 	size_t i;
 
 	for (i = 0; i < nf; i++)
 		payload += frames[i].comp_size;
-	le32_put(b, PACK_SKIPPABLE_MAGIC);
-	le32_put(b + 4, (uint32_t)(payload_off - 8));
-	memcpy(h + PH_MAGIC, PACK_MAGIC, 8);
-	le32_put(h + PH_VERSION, PACK_VERSION);
-	le32_put(h + PH_HEADER_SIZE, PACK_HEADER_SIZE);
-	le64_put(h + PH_CREATED, w->created_ms);
-	le32_put(h + PH_ENTRY_COUNT, (uint32_t)w->count);
-	le32_put(h + PH_FRAME_COUNT, nf);
-	le64_put(h + PH_INDEX_OFF, PACK_INDEX_OFF);
-	le64_put(h + PH_STRINGS_OFF, strings_off);
-	le64_put(h + PH_STRINGS_SIZE, w->strings_bytes);
-	le64_put(h + PH_FRAMES_OFF, frames_off);
-	le64_put(h + PH_PAYLOAD_OFF, payload_off);
-	le64_put(h + PH_PAYLOAD_SIZE, payload);
-	le64_put(h + PH_RAW_SIZE, raw_total);
-	le64_put(h + PH_FILE_SIZE, w->out_len);
-	le32_put(h + PH_V8_TAG, w->id.v8_tag);
-	le64_put(h + PH_V8_FLAGS_HASH, w->id.v8_flags_hash);
-	le64_put(h + PH_APP_FILES_HASH, w->id.app_files_hash);
-	/* Identity strings are truncated so that each field keeps its terminating NUL. */
-	put_str(h + PH_RUNTIME_NAME, w->id.runtime_name, 16);
-	put_str(h + PH_RUNTIME_VERSION, w->id.runtime_version, 32);
-	put_str(h + PH_ARCH, w->id.arch, 16);
-	put_str(h + PH_BUILD_ID, w->id.build_id, 64);
+	pack_header_put(b, &w->id,
+			&(struct pack_layout){ .created_ms = w->created_ms,
+					       .entry_count = (uint32_t)w->count,
+					       .frame_count = nf,
+					       .strings_off = strings_off,
+					       .strings_size = w->strings_bytes,
+					       .frames_off = frames_off,
+					       .payload_off = payload_off,
+					       .payload_size = payload,
+					       .raw_size = raw_total,
+					       .file_size = w->out_len });
 	spos = 0;
 	for (i = 0; i < w->count; i++) {
 		struct pack_wentry *e = &w->entries[i];
@@ -300,13 +328,7 @@ static void emit(struct pack_writer *w, struct wframe *frames, uint32_t nf, cons
 		memcpy(b + off, frames[i].comp, frames[i].comp_size);
 		off += frames[i].comp_size;
 	}
-	mh = XXH3_64bits(b + PACK_HEADER_OFF, payload_off - PACK_HEADER_OFF);
-	le64_put(h + PH_META_HASH, mh);
-	le32_put(b + off, PACK_SKIPPABLE_MAGIC);
-	le32_put(b + off + 4, PACK_TRAILER_SIZE - 8);
-	le64_put(b + off + 8, mh);
-	le64_put(b + off + 16, w->out_len);
-	memcpy(b + off + 24, PACK_TRAILER_MAGIC, 8);
+	pack_seal(b, payload_off, b + off, w->out_len);
 }
 
 int pack_writer_build(struct pack_writer *w)

@@ -110,6 +110,44 @@ ssize_t pack_writer_size(struct pack_writer *w);
 int pack_writer_write(struct pack_writer *w, int fd);
 
 /**
+ * struct pack_layout - the header's sizes and offsets (FORMAT.md, header).
+ * @created_ms:   creation time, ms since the epoch
+ * @entry_count:  index records
+ * @frame_count:  frame records
+ * @strings_off:  the path strings
+ * @strings_size: their bytes
+ * @frames_off:   the frame table
+ * @payload_off:  the first frame
+ * @payload_size: compressed bytes of all frames
+ * @raw_size:     decompressed bytes of all frames
+ * @file_size:    the whole file, trailer included
+ */
+struct pack_layout {
+	uint64_t created_ms;
+	uint32_t entry_count, frame_count;
+	uint64_t strings_off, strings_size, frames_off, payload_off, payload_size, raw_size,
+		file_size;
+};
+
+/**
+ * pack_header_put() - the metadata frame's opening (skippable-frame header) and the pack header.
+ * @meta: the file's first bytes, at least PACK_INDEX_OFF, zeroed
+ * @id:   the identity written into the header (strings truncated to their fields)
+ * @l:    sizes and offsets
+ */
+void pack_header_put(uint8_t *meta, const struct pack_identity *id, const struct pack_layout *l);
+
+/**
+ * pack_seal() - the header's meta_hash over header, index, strings and frame table (everything
+ * below @payload_off must be final), and the trailer that repeats it.
+ * @meta:        the file's first @payload_off bytes
+ * @payload_off: where the first frame begins
+ * @trailer:     PACK_TRAILER_SIZE bytes, written
+ * @file_size:   the whole file
+ */
+void pack_seal(uint8_t *meta, uint64_t payload_off, uint8_t *trailer, uint64_t file_size);
+
+/**
  * pack_stored_bound() - bytes pack_stored_frame() may write for @len raw bytes.
  * @len: raw bytes
  *

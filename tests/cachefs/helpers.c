@@ -143,11 +143,6 @@ void rm_rf(const char *path)
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void put_str(uint8_t *dst, const char *s)
-{
-	memcpy(dst, s, strlen(s));
-}
-
 int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint64_t frame_raw,
 	       uint64_t comp_len)
 {
@@ -158,7 +153,7 @@ int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint6
 	uint64_t file_size = payload_off + comp_len + PACK_TRAILER_SIZE, done;
 	uint8_t meta[PACK_INDEX_OFF + PACK_ENTRY_SIZE + 8 + PACK_FRAME_SIZE] = { 0 };
 	uint8_t *raw = calloc(1, frame_raw + 1), *zeros = calloc(1, 1 << 20), *comp = NULL;
-	uint8_t *h = meta + PACK_HEADER_OFF, *e = meta + PACK_INDEX_OFF, *f = meta + frames_off;
+	uint8_t *e = meta + PACK_INDEX_OFF, *f = meta + frames_off;
 	uint8_t trailer[PACK_TRAILER_SIZE] = { 0 };
 	XXH3_state_t st;
 	size_t stored = 0;
@@ -173,28 +168,16 @@ int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint6
 	stored = pack_stored_frame(comp, raw, frame_raw);
 	if (comp_len < stored)
 		goto out;
-	le32_put(meta, PACK_SKIPPABLE_MAGIC);
-	le32_put(meta + 4, (uint32_t)(payload_off - 8));
-	memcpy(h + PH_MAGIC, PACK_MAGIC, 8);
-	le32_put(h + PH_VERSION, PACK_VERSION);
-	le32_put(h + PH_HEADER_SIZE, PACK_HEADER_SIZE);
-	le32_put(h + PH_ENTRY_COUNT, 1);
-	le32_put(h + PH_FRAME_COUNT, 1);
-	le64_put(h + PH_INDEX_OFF, PACK_INDEX_OFF);
-	le64_put(h + PH_STRINGS_OFF, strings_off);
-	le64_put(h + PH_STRINGS_SIZE, sizeof(path) - 1);
-	le64_put(h + PH_FRAMES_OFF, frames_off);
-	le64_put(h + PH_PAYLOAD_OFF, payload_off);
-	le64_put(h + PH_PAYLOAD_SIZE, comp_len);
-	le64_put(h + PH_RAW_SIZE, frame_raw);
-	le64_put(h + PH_FILE_SIZE, file_size);
-	le32_put(h + PH_V8_TAG, id->v8_tag);
-	le64_put(h + PH_V8_FLAGS_HASH, id->v8_flags_hash);
-	le64_put(h + PH_APP_FILES_HASH, id->app_files_hash);
-	put_str(h + PH_RUNTIME_NAME, id->runtime_name);
-	put_str(h + PH_RUNTIME_VERSION, id->runtime_version);
-	put_str(h + PH_ARCH, id->arch);
-	put_str(h + PH_BUILD_ID, id->build_id);
+	pack_header_put(meta, id,
+			&(struct pack_layout){ .entry_count = 1,
+					       .frame_count = 1,
+					       .strings_off = strings_off,
+					       .strings_size = sizeof(path) - 1,
+					       .frames_off = frames_off,
+					       .payload_off = payload_off,
+					       .payload_size = comp_len,
+					       .raw_size = frame_raw,
+					       .file_size = file_size });
 	le32_put(e + PE_KIND, PACK_KIND_SOURCE);
 	le64_put(e + PE_PATH_HASH, XXH3_64bits(path, sizeof(path) - 1));
 	le32_put(e + PE_RAW_SIZE, entry_len);
@@ -215,12 +198,7 @@ int craft_pack(int fd, const struct pack_identity *id, uint32_t entry_len, uint6
 	}
 	le64_put(f + PF_COMP_HASH, XXH3_64bits_digest(&st));
 	le64_put(f + PF_RAW_HASH, XXH3_64bits(raw, frame_raw));
-	le64_put(h + PH_META_HASH, XXH3_64bits(h, payload_off - PACK_HEADER_OFF));
-	le32_put(trailer, PACK_SKIPPABLE_MAGIC);
-	le32_put(trailer + 4, PACK_TRAILER_SIZE - 8);
-	memcpy(trailer + 8, h + PH_META_HASH, 8);
-	le64_put(trailer + 16, file_size);
-	memcpy(trailer + 24, PACK_TRAILER_MAGIC, 8);
+	pack_seal(meta, payload_off, trailer, file_size);
 	if (ftruncate(fd, (off_t)file_size) == 0 &&
 	    pwrite(fd, meta, payload_off, 0) == (ssize_t)payload_off &&
 	    pwrite(fd, comp, stored, (off_t)payload_off) == (ssize_t)stored &&
