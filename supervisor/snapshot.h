@@ -41,7 +41,7 @@ int snapshot_env_check(const char *rec, size_t len, const char *app, const char 
  * @rec: the record, "key value" lines (FORMAT.md)
  * @len: bytes of @rec
  *
- * Return: 0, -EBADMSG when a name cannot be set, -ENOMEM.
+ * Return: 0, -EBADMSG for a line that cannot be read or a name that cannot be set, -ENOMEM.
  */
 int snapshot_env_apply(const char *rec, size_t len);
 

@@ -49,26 +49,57 @@ static int escaped_equal(const char *raw, const char *esc, size_t n)
 	return i == n;
 }
 
-/* One environment line of the record: "env NAME=VALUE" or "unset NAME". 1 when the process's
- * environment agrees, 0 when not (the name goes to @why), -1 for a malformed line. */
-static int env_line_ok(const char *line, size_t n, int set, char *why, size_t why_len)
+/* One line of the record at *@p (before @end): "KEY VALUE", the key in @key/@klen, the rest in
+ * @val/@vlen; *@p moves to the next line. -1 for a line without a space. */
+static int next_line(const char **p, const char *end, const char **key, size_t *klen,
+		     const char **val, size_t *vlen)
 {
-	char name[256];
-	const char *eq = set ? memchr(line, '=', n) : line + n, *have;
-	size_t name_len = (size_t)(eq ? eq - line : 0);
-	int same;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t n = (size_t)((nl ? nl : end) - *p);
+	const char *sp = memchr(*p, ' ', n);
 
-	if (!eq || name_len == 0 || name_len >= sizeof(name) || memchr(line, '\\', name_len))
+	if (!sp)
+		return -1;
+	*key = *p;
+	*klen = (size_t)(sp - *p);
+	*val = sp + 1;
+	*vlen = n - *klen - 1;
+	*p = nl ? nl + 1 : end;
+	return 0;
+}
+
+/* The name of an environment line ("env NAME=VALUE" or "unset NAME", @line past the key) into
+ * @name, and for "env" where the escaped value begins; -1 for a malformed line. */
+static int env_line_name(const char *line, size_t n, int set, char name[256], const char **value)
+{
+	const char *eq = set ? memchr(line, '=', n) : line + n;
+	size_t name_len = (size_t)(eq ? eq - line : 0);
+
+	if (!eq || name_len == 0 || name_len >= 256 || memchr(line, '\\', name_len))
 		return -1;
 	memcpy(name, line, name_len);
 	name[name_len] = '\0';
+	*value = set ? eq + 1 : NULL;
+	return 0;
+}
+
+/* One environment line of the record: 1 when the process's environment agrees, 0 when not (the
+ * name goes to @why), -1 for a malformed line. */
+static int env_line_ok(const char *line, size_t n, int set, char *why, size_t why_len)
+{
+	char name[256];
+	const char *value, *have;
+	int same;
+
+	if (env_line_name(line, n, set, name, &value) < 0)
+		return -1;
 	have = getenv(name);
 	if (set)
-		same = have && escaped_equal(have, eq + 1, n - name_len - 1);
+		same = have && escaped_equal(have, value, (size_t)(line + n - value));
 	else
 		same = !have;
 	if (!same)
-		why_add(why, why_len, name, name_len);
+		why_add(why, why_len, name, strlen(name));
 	return same;
 }
 
@@ -98,16 +129,12 @@ int snapshot_env_check(const char *rec, size_t len, const char *app, const char 
 
 	why[0] = '\0';
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p)), *sp;
-		size_t n = (size_t)((nl ? nl : end) - p), klen;
+		const char *k, *sp;
+		size_t klen, n;
 
-		sp = memchr(p, ' ', n);
-		if (!sp)
+		if (next_line(&p, end, &k, &klen, &sp, &n) < 0)
 			goto bad;
-		klen = (size_t)(sp - p);
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(p, k, sizeof(k) - 1) == 0)
-		n -= klen + 1;
-		sp++;
+#define KEY(s) (klen == sizeof(s) - 1 && memcmp(k, s, sizeof(s) - 1) == 0)
 		if (KEY("knext-snapshot")) {
 			version = n == 1 && *sp == '1';
 		} else if (KEY("app")) {
@@ -123,7 +150,6 @@ int snapshot_env_check(const char *rec, size_t len, const char *app, const char 
 				goto bad;
 		}
 #undef KEY
-		p = nl ? nl + 1 : end;
 	}
 	if (!version)
 		goto bad;
@@ -154,42 +180,41 @@ int snapshot_env_apply(const char *rec, size_t len)
 	const char *p = rec, *end = rec + len;
 
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
-		char name[256], *value;
-		const char *eq;
+		const char *k, *line, *value;
+		size_t klen, n, k_out = 0;
+		char name[256], *raw;
+		int set;
 
-		if (n > 6 && memcmp(p, "unset ", 6) == 0 && n - 6 < sizeof(name)) {
-			memcpy(name, p + 6, n - 6);
-			name[n - 6] = '\0';
+		if (next_line(&p, end, &k, &klen, &line, &n) < 0)
+			return -EBADMSG;
+		set = klen == 3 && memcmp(k, "env", 3) == 0;
+		if (!set && !(klen == 5 && memcmp(k, "unset", 5) == 0))
+			continue;
+		if (env_line_name(line, n, set, name, &value) < 0)
+			return -EBADMSG;
+		if (!set) {
 			if (unsetenv(name) < 0)
 				return -EBADMSG;
-		} else if (n > 4 && memcmp(p, "env ", 4) == 0 && (eq = memchr(p + 4, '=', n - 4)) &&
-			   eq > p + 4 && (size_t)(eq - p - 4) < sizeof(name)) {
-			size_t name_len = (size_t)(eq - p - 4), vlen = n - 4 - name_len - 1, k = 0;
-
-			memcpy(name, p + 4, name_len);
-			name[name_len] = '\0';
-			if (!(value = malloc(vlen + 1)))
-				return -ENOMEM;
-			/* The builder's escapes: \\ and \n. */
-			for (size_t i = 0; i < vlen; i++) {
-				char c = eq[1 + i];
-
-				if (c == '\\' && i + 1 < vlen) {
-					c = eq[2 + i] == 'n' ? '\n' : eq[2 + i];
-					i++;
-				}
-				value[k++] = c;
-			}
-			value[k] = '\0';
-			if (setenv(name, value, 1) < 0) {
-				free(value);
-				return -EBADMSG;
-			}
-			free(value);
+			continue;
 		}
-		p = nl ? nl + 1 : end;
+		if (!(raw = malloc(n + 1)))
+			return -ENOMEM;
+		/* The builder's escapes: \\ and \n. */
+		for (const char *v = value; v < line + n; v++) {
+			char c = *v;
+
+			if (c == '\\' && v + 1 < line + n) {
+				c = v[1] == 'n' ? '\n' : v[1];
+				v++;
+			}
+			raw[k_out++] = c;
+		}
+		raw[k_out] = '\0';
+		if (setenv(name, raw, 1) < 0) {
+			free(raw);
+			return -EBADMSG;
+		}
+		free(raw);
 	}
 	return 0;
 }
